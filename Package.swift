@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "PluginSandbox",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "PluginKit", targets: ["PluginKit"]),
+        .library(name: "PluginWire", targets: ["PluginWire"]),
+        .library(name: "PluginSandbox", targets: ["PluginSandbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
+    ],
+    targets: [
+        // MARK: Runtime semantics (no OS calls)
+        .target(
+            name: "PluginKit",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Collections", package: "swift-collections"),
+            ]
+        ),
+        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit"]),
+
+        // MARK: Wire protocol (pure)
+        .target(name: "PluginWire"),
+        .testTarget(name: "PluginWireTests", dependencies: ["PluginWire"]),
+
+        // MARK: Confinement
+        .systemLibrary(
+            name: "CSeccomp",
+            pkgConfig: "libseccomp",
+            providers: [.apt(["libseccomp-dev"])]
+        ),
+        .target(
+            name: "PluginSandbox",
+            dependencies: [
+                "CSeccomp",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .testTarget(name: "PluginSandboxTests", dependencies: ["PluginSandbox"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

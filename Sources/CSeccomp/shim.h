@@ -1,0 +1,4 @@
+#ifndef PLUGINSANDBOX_CSECCOMP_SHIM_H
+#define PLUGINSANDBOX_CSECCOMP_SHIM_H
+#include <seccomp.h>
+#endif

@@ -1,0 +1,1 @@
+// The PluginKit module; see DESIGN.md §2.

@@ -1,0 +1,1 @@
+// The PluginSandbox module; see DESIGN.md §2.

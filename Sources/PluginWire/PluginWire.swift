@@ -1,0 +1,1 @@
+// The PluginWire module; see DESIGN.md §2.
