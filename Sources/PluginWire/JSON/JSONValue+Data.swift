@@ -1,0 +1,30 @@
+import Foundation
+
+extension JSONValue {
+    /// Parses one JSON document (for example an encoded event payload).
+    ///
+    /// - Throws: ``WireError/invalidUTF8(offset:)`` or ``WireError/malformedJSON(description:)``.
+    public init(jsonData: Data) throws(WireError) {
+        self = try JSONCoding.decode(JSONValue.self, from: jsonData, kind: nil)
+    }
+
+    /// Converts any `Encodable` value into its JSON tree.
+    ///
+    /// - Throws: ``WireError/unencodable(kind:description:)`` when the value has no JSON form.
+    public init(encoding value: some Encodable) throws(WireError) {
+        let data = try JSONCoding.encode(value, kind: nil)
+        try self.init(jsonData: data)
+    }
+
+    /// The value as UTF-8 JSON text, as the runtime's `emitEncoded(name:payload:)` expects.
+    ///
+    /// - Throws: ``WireError/unencodable(kind:description:)`` for a NaN or infinite ``double(_:)``.
+    public func jsonData() throws(WireError) -> Data {
+        try JSONCoding.encode(self, kind: nil)
+    }
+
+    /// Decodes the value into a `Decodable` type, naming the failing field on error.
+    public func decode<Value: Decodable>(as type: Value.Type) throws(WireError) -> Value {
+        try JSONCoding.decode(type, from: jsonData(), kind: nil)
+    }
+}

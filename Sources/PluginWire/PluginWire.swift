@@ -1,1 +1,0 @@
-// The PluginWire module; see DESIGN.md §2.
