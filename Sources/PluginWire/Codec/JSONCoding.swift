@@ -3,19 +3,33 @@ import Foundation
 /// The JSON encoder/decoder pair behind ``MessageCodec`` and ``JSONValue``, with
 /// Foundation's errors translated into ``WireError``.
 enum JSONCoding {
-    /// Decodes `type` from UTF-8 JSON, reporting failures against `kind` (or the value itself).
-    static func decode<Value: Decodable>(_ type: Value.Type, from data: Data, kind: String?) throws(WireError) -> Value {
-        if let offset = UTF8Validation.firstInvalidOffset(in: data) {
+    /// Parses UTF-8 JSON bytes into a tree, reporting bad UTF-8 and syntax by byte offset.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(WireError) -> JSONNode {
+        if let offset = UTF8Validation.firstInvalidOffset(in: bytes) {
             throw .invalidUTF8(offset: offset)
         }
+        return try JSONParser.parse(bytes)
+    }
+
+    /// Parses any byte collection, copying it only when it is not contiguous.
+    static func parse(_ bytes: some Collection<UInt8>) throws(WireError) -> JSONNode {
+        let parsed = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(WireError) in try parse(buffer) }
+        }
+        if let parsed { return try parsed.get() }
+        return try Array(bytes).withUnsafeBufferPointer { buffer throws(WireError) in try parse(buffer) }
+    }
+
+    /// Decodes `type` from a parsed tree, reporting failures against `kind` (or `value`).
+    static func decode<Value: Decodable>(_ type: Value.Type, from node: JSONNode, kind: String?) throws(WireError) -> Value {
         do {
-            return try JSONDecoder().decode(type, from: data)
+            return try JSONTreeDecoder(node: node).decode(type)
         } catch let error as WireError {
             throw error
         } catch let error as DecodingError {
             throw WireError(error, kind: kind ?? "value")
         } catch {
-            throw .malformedJSON(description: String(describing: error))
+            throw .invalidValue(kind: kind ?? "value", field: "(top level)", description: String(describing: error))
         }
     }
 
@@ -50,15 +64,10 @@ extension WireError {
             self = .wrongType(kind: kind, field: FieldPath(context.codingPath).description,
                               expected: FieldPath.jsonTypeName(of: type) + ", not null")
         case .dataCorrupted(let context):
-            if context.codingPath.isEmpty {
-                let underlying = context.underlyingError.map { " (\($0))" } ?? ""
-                self = .malformedJSON(description: context.debugDescription + underlying)
-            } else {
-                self = .invalidValue(kind: kind, field: FieldPath(context.codingPath).description,
-                                     description: context.debugDescription)
-            }
+            self = .invalidValue(kind: kind, field: FieldPath(context.codingPath).description,
+                                 description: context.debugDescription)
         @unknown default:
-            self = .malformedJSON(description: String(describing: error))
+            self = .invalidValue(kind: kind, field: "(top level)", description: String(describing: error))
         }
     }
 }

@@ -41,13 +41,6 @@ public enum MessageCodec {
     /// - Throws: ``WireError`` naming what was wrong: invalid UTF-8, malformed JSON, a
     ///   non-object, a missing or unknown kind, a missing field, a wrong type or value.
     public static func decode(body: some Collection<UInt8>) throws(WireError) -> WireMessage {
-        let decoded: Result<WireMessage, WireError>? = body.withContiguousStorageIfAvailable { bytes in
-            guard let base = bytes.baseAddress else { return .failure(WireError.notAnObject) }
-            // The bytes outlive the decode call, and the decoder copies everything it keeps.
-            let data = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none)
-            return Result { () throws(WireError) in try JSONCoding.decode(WireMessage.self, from: data, kind: nil) }
-        }
-        if let decoded { return try decoded.get() }
-        return try JSONCoding.decode(WireMessage.self, from: Data(body), kind: nil)
+        try JSONCoding.decode(WireMessage.self, from: JSONCoding.parse(body), kind: nil)
     }
 }

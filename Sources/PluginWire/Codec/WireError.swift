@@ -5,8 +5,8 @@
 public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The body is not valid UTF-8; `offset` is the index of the first bad byte.
     case invalidUTF8(offset: Int)
-    /// The body is not one well-formed JSON document.
-    case malformedJSON(description: String)
+    /// The body is not one well-formed JSON document; `offset` is where parsing stopped.
+    case malformedJSON(offset: Int, reason: String)
     /// The body is valid JSON but its top level is not an object.
     case notAnObject
     /// The object has no `kind` field.
@@ -33,8 +33,8 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .invalidUTF8(let offset):
             return "frame body is not valid UTF-8 (first bad byte at offset \(offset))"
-        case .malformedJSON(let description):
-            return "frame body is not well-formed JSON: \(description)"
+        case .malformedJSON(let offset, let reason):
+            return "frame body is not well-formed JSON at byte offset \(offset): \(reason)"
         case .notAnObject:
             return "frame body must be a JSON object with a \"kind\" field"
         case .missingKind:

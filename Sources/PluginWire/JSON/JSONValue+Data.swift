@@ -3,9 +3,9 @@ import Foundation
 extension JSONValue {
     /// Parses one JSON document (for example an encoded event payload).
     ///
-    /// - Throws: ``WireError/invalidUTF8(offset:)`` or ``WireError/malformedJSON(description:)``.
+    /// - Throws: ``WireError/invalidUTF8(offset:)`` or ``WireError/malformedJSON(offset:reason:)``.
     public init(jsonData: Data) throws(WireError) {
-        self = try JSONCoding.decode(JSONValue.self, from: jsonData, kind: nil)
+        self = JSONValue(try JSONCoding.parse(jsonData))
     }
 
     /// Converts any `Encodable` value into its JSON tree.
@@ -25,6 +25,6 @@ extension JSONValue {
 
     /// Decodes the value into a `Decodable` type, naming the failing field on error.
     public func decode<Value: Decodable>(as type: Value.Type) throws(WireError) -> Value {
-        try JSONCoding.decode(type, from: jsonData(), kind: nil)
+        try JSONCoding.decode(type, from: node, kind: nil)
     }
 }
