@@ -58,52 +58,45 @@ struct JSONParser {
     }
 
     private mutating func parseObject(depth: Int) throws(WireError) -> JSONNode {
-        guard depth <= Self.maximumDepth else { throw failure("nesting deeper than \(Self.maximumDepth) levels") }
-        index += 1
         var members: [String: JSONNode] = [:]
-        skipWhitespace()
-        if current == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
+        try parseMembers(depth: depth, close: UInt8(ascii: "}"), name: "an object") { parser throws(WireError) in
+            guard parser.current == UInt8(ascii: "\"") else { throw parser.failure("expected a string key") }
+            let key = try parser.parseString()
+            parser.skipWhitespace()
+            try parser.expect(UInt8(ascii: ":"), "':' after an object key")
+            parser.skipWhitespace()
+            members[key] = try parser.parseValue(depth: depth)
         }
-        while true {
-            guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
-            let key = try parseString()
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"), "':' after an object key")
-            skipWhitespace()
-            members[key] = try parseValue(depth: depth)
-            skipWhitespace()
-            if current == UInt8(ascii: ",") {
-                index += 1
-                skipWhitespace()
-                continue
-            }
-            try expect(UInt8(ascii: "}"), "',' or '}' in an object")
-            return .object(members)
-        }
+        return .object(members)
     }
 
     private mutating func parseArray(depth: Int) throws(WireError) -> JSONNode {
+        var elements: [JSONNode] = []
+        try parseMembers(depth: depth, close: UInt8(ascii: "]"), name: "an array") { parser throws(WireError) in
+            elements.append(try parser.parseValue(depth: depth))
+        }
+        return .array(elements)
+    }
+
+    /// Parses `open member (, member)* close`, with the opening byte at the current index.
+    private mutating func parseMembers(
+        depth: Int, close: UInt8, name: String, member: (inout JSONParser) throws(WireError) -> Void
+    ) throws(WireError) {
         guard depth <= Self.maximumDepth else { throw failure("nesting deeper than \(Self.maximumDepth) levels") }
         index += 1
-        var elements: [JSONNode] = []
         skipWhitespace()
-        if current == UInt8(ascii: "]") {
+        if current == close {
             index += 1
-            return .array(elements)
+            return
         }
         while true {
-            elements.append(try parseValue(depth: depth))
+            try member(&self)
             skipWhitespace()
-            if current == UInt8(ascii: ",") {
-                index += 1
-                skipWhitespace()
-                continue
-            }
-            try expect(UInt8(ascii: "]"), "',' or ']' in an array")
-            return .array(elements)
+            guard current == UInt8(ascii: ",") else { break }
+            index += 1
+            skipWhitespace()
         }
+        try expect(close, "',' or '\(Character(Unicode.Scalar(close)))' in \(name)")
     }
 
     private mutating func parseNumber() throws(WireError) -> JSONNode {
