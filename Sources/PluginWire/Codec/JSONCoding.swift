@@ -27,9 +27,9 @@ enum JSONCoding {
         } catch let error as WireError {
             throw error
         } catch let error as DecodingError {
-            throw WireError(error, kind: kind ?? "value")
+            throw WireError(error, kind: kind ?? "JSONValue")
         } catch {
-            throw .invalidValue(kind: kind ?? "value", field: "(top level)", description: String(describing: error))
+            throw .invalidValue(kind: kind ?? "JSONValue", field: "(top level)", description: String(describing: error))
         }
     }
 
@@ -38,7 +38,7 @@ enum JSONCoding {
         do {
             return try JSONEncoder().encode(value)
         } catch {
-            throw .unencodable(kind: kind ?? "value", description: Self.reason(of: error))
+            throw .unencodable(kind: kind ?? "JSONValue", description: Self.reason(of: error))
         }
     }
 

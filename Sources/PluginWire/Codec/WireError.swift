@@ -44,18 +44,23 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownKind(let kind):
             return "unknown message kind \"\(kind)\" (protocol version \(ProtocolVersion.current))"
         case .missingField(let kind, let field):
-            return "\"\(kind)\" message is missing required field \"\(field)\""
+            return "\(Self.subject(kind)) is missing required field \"\(field)\""
         case .wrongType(let kind, let field, let expected):
-            return "\"\(kind)\" message field \"\(field)\" must be \(expected)"
+            return "\(Self.subject(kind)) field \"\(field)\" must be \(expected)"
         case .invalidValue(let kind, let field, let description):
-            return "\"\(kind)\" message field \"\(field)\" has an invalid value: \(description)"
+            return "\(Self.subject(kind)) field \"\(field)\" has an invalid value: \(description)"
         case .versionMismatch(let local, let remote):
             return "protocol version mismatch: this side speaks version \(local), the peer speaks version \(remote); "
                 + "rebuild the worker against the same PluginWire version as the supervisor"
         case .unencodable(let kind, let description):
-            return "\"\(kind)\" message cannot be encoded as JSON: \(description)"
+            return "\(Self.subject(kind)) cannot be encoded as JSON: \(description)"
         case .frameTooLong(let kind, let length, let maximum):
-            return "\"\(kind)\" message encodes to \(length) bytes, more than the frame maximum of \(maximum) bytes"
+            return "\(Self.subject(kind)) encodes to \(length) bytes, more than the frame maximum of \(maximum) bytes"
         }
+    }
+
+    /// `"emit" message` for a message kind, the type name (`Point`) for a value decoded through ``JSONValue``.
+    private static func subject(_ kind: String) -> String {
+        WireMessage.kinds.contains(kind) ? "\"\(kind)\" message" : kind
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Numbers that are integral and fit in `Int64` are ``int(_:)``, so identifiers and
 /// counters survive a round trip without passing through `Double`; every other number
-/// is ``double(_:)``.
+/// is ``double(_:)`` (so an integer above `Int64.max` keeps only `Double` precision;
+/// message fields such as `UInt64` ids are read from the frame text directly and stay exact).
 public enum JSONValue: Codable, Sendable, Hashable {
     /// JSON `null`.
     case null
