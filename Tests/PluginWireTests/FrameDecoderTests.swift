@@ -83,11 +83,12 @@ final class FrameDecoderTests: XCTestCase {
         XCTAssertEqual(try decoder.nextFrame()?.count, 8)
     }
 
-    func testNextFrame_afterError_keepsThrowingSameError() {
+    func testNextFrame_afterError_keepsThrowingSameErrorAndIgnoresInput() {
         var decoder = FrameDecoder()
-        decoder.append([0, 0, 0, 0])
+        decoder.append([0, 0, 0, 0, 1, 2, 3])
         XCTAssertThrowsError(try decoder.nextFrame())
         decoder.append(FrameEncoder.encode(body: Array("{}".utf8)))
+        XCTAssertEqual(decoder.bufferedByteCount, 0)
         XCTAssertThrowsError(try decoder.nextFrame()) { XCTAssertEqual($0 as? FrameError, .zeroLength) }
     }
 

@@ -1,10 +1,11 @@
 /// Splits an incoming byte stream into frame bodies, whatever the read boundaries.
 ///
-/// Feed it every chunk read from the socket with ``append(_:)-(UnsafeRawBufferPointer)``,
+/// Feed it every chunk read from the socket with `append(_:)`,
 /// then call ``nextFrame()`` until it returns `nil`. One chunk may hold many frames or a
 /// fraction of one. A header that announces zero bytes or more than
 /// ``maximumFrameLength`` is rejected as soon as its four bytes are present, before any
-/// room for the body is reserved; after that error the decoder stays failed.
+/// room for the body is reserved; after that error the decoder stays failed, drops its
+/// buffer and ignores further input.
 ///
 /// Consumed bytes are dropped from the front of the buffer once they make up at least
 /// half of it, so a decoder that is drained after each read holds at most one partial
@@ -31,30 +32,30 @@ public struct FrameDecoder: Sendable {
         self.maximumFrameLength = maximumFrameLength
     }
 
-    /// Bytes received but not yet returned as part of a frame.
+    /// Bytes received but not yet returned as part of a frame (0 once the decoder has failed).
     public var bufferedByteCount: Int {
         switch state {
         case .reading(let consumed): return buffer.count - consumed
-        case .failed: return buffer.count
+        case .failed: return 0
         }
     }
 
     /// Appends bytes read from the stream.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        compact()
+        guard compact() else { return }
         buffer.append(contentsOf: bytes)
     }
 
     /// Appends bytes read from the stream.
     public mutating func append(_ bytes: some Sequence<UInt8>) {
-        compact()
+        guard compact() else { return }
         buffer.append(contentsOf: bytes)
     }
 
     /// Returns the next complete frame body, or `nil` when more bytes are needed.
     ///
     /// The returned slice shares storage with the decoder's buffer: drop it (or copy it)
-    /// before the next ``append(_:)-(UnsafeRawBufferPointer)`` to avoid a copy of the buffer.
+    /// before the next `append(_:)` to avoid a copy of the buffer.
     /// - Throws: ``FrameError`` when a header announces an empty or oversize frame; every
     ///   later call throws the same error.
     public mutating func nextFrame() throws(FrameError) -> ArraySlice<UInt8>? {
@@ -69,15 +70,8 @@ public struct FrameDecoder: Sendable {
             Int(bytes[consumed]) << 24 | Int(bytes[consumed + 1]) << 16
                 | Int(bytes[consumed + 2]) << 8 | Int(bytes[consumed + 3])
         }
-        if length == 0 {
-            state = .failed(.zeroLength)
-            throw .zeroLength
-        }
-        if length > maximumFrameLength {
-            let error = FrameError.tooLong(length: length, maximum: maximumFrameLength)
-            state = .failed(error)
-            throw error
-        }
+        if length == 0 { throw fail(.zeroLength) }
+        if length > maximumFrameLength { throw fail(.tooLong(length: length, maximum: maximumFrameLength)) }
         let bodyStart = consumed + headerLength
         let bodyEnd = bodyStart + length
         guard bodyEnd <= buffer.count else {
@@ -88,9 +82,18 @@ public struct FrameDecoder: Sendable {
         return buffer[bodyStart..<bodyEnd]
     }
 
+    /// Enters the failed state, releasing the buffer, and returns the error to throw.
+    private mutating func fail(_ error: FrameError) -> FrameError {
+        state = .failed(error)
+        buffer = []
+        return error
+    }
+
     /// Drops returned bytes from the front once they are at least half the buffer.
-    private mutating func compact() {
-        guard case .reading(let consumed) = state, consumed > 0 else { return }
+    /// Returns `false` when the decoder has failed and input must be ignored.
+    private mutating func compact() -> Bool {
+        guard case .reading(let consumed) = state else { return false }
+        guard consumed > 0 else { return true }
         if consumed == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             state = .reading(consumed: 0)
@@ -98,5 +101,6 @@ public struct FrameDecoder: Sendable {
             buffer.removeSubrange(0..<consumed)
             state = .reading(consumed: 0)
         }
+        return true
     }
 }

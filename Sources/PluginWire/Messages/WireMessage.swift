@@ -122,7 +122,7 @@ public enum WireMessage: Codable, Sendable, Equatable {
     }
 
     /// The payload struct of this case.
-    public var payload: any Encodable & Sendable {
+    private var payload: any Encodable & Sendable {
         switch self {
         case .hello(let message): return message
         case .welcome(let message): return message
