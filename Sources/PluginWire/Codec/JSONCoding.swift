@@ -1,7 +1,8 @@
 import Foundation
 
-/// The JSON encoder/decoder pair behind ``MessageCodec`` and ``JSONValue``, with
-/// Foundation's errors translated into ``WireError``.
+/// The JSON reading and writing behind ``MessageCodec`` and ``JSONValue``: our own strict
+/// parser and tree decoder for reading (byte offsets and field paths in every error),
+/// Foundation's `JSONEncoder` for writing; every failure becomes a ``WireError``.
 enum JSONCoding {
     /// Parses UTF-8 JSON bytes into a tree, reporting bad UTF-8 and syntax by byte offset.
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(WireError) -> JSONNode {
@@ -20,7 +21,7 @@ enum JSONCoding {
         return try Array(bytes).withUnsafeBufferPointer { buffer throws(WireError) in try parse(buffer) }
     }
 
-    /// Decodes `type` from a parsed tree, reporting failures against `kind` (or `value`).
+    /// Decodes `type` from a parsed tree, reporting failures against `kind` (or `JSONValue`).
     static func decode<Value: Decodable>(_ type: Value.Type, from node: JSONNode, kind: String?) throws(WireError) -> Value {
         do {
             return try JSONTreeDecoder(node: node).decode(type)
@@ -52,7 +53,7 @@ enum JSONCoding {
 }
 
 extension WireError {
-    /// Translates a Foundation decoding error raised while decoding a message of `kind`.
+    /// Translates a `DecodingError` raised while decoding a message (or value) of `kind`.
     init(_ error: DecodingError, kind: String) {
         switch error {
         case .keyNotFound(let key, let context):
