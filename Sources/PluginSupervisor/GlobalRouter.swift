@@ -1,0 +1,13 @@
+import PluginWire
+
+/// Where a worker's `context.globalBus` traffic lands in the supervisor.
+///
+/// The supervisor's runtime implements it over the global bus; tests can implement it directly.
+/// Payloads are JSON values: the router decodes them by wire name into the types the global
+/// plugins subscribed to.
+public protocol GlobalRouter: Sendable {
+    /// Runs the global cascade for `event` and returns the final payload and whether a handler stopped it.
+    func emit(event: String, payload: JSONValue, identifier: String?, from sessionID: String) async throws -> (payload: JSONValue, stopped: Bool)
+    /// Answers a request; nil only when `optional` and nobody answered.
+    func request(name: String, payload: JSONValue, identifier: String?, optional: Bool, from sessionID: String) async throws -> JSONValue?
+}
