@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Spawns confined worker processes, each a child of this (supervisor) process. Thread-safe;
+/// `spawn` may be called concurrently.
+public final class WorkerSpawner: Sendable {
+    /// How this spawner creates workers.
+    public let mode: SpawnMode
+    /// The executable exec mode runs (with the hidden worker argument).
+    public let executable: String
+
+    /// Creates a spawner. `mode` nil picks zygote when `WorkerBootstrap.start` started one (the faster
+    /// mode, see README's figures), else exec.
+    public init(mode: SpawnMode? = nil, executable: String = "/proc/self/exe") {
+        self.mode = mode ?? (WorkerBootstrap.zygoteIsRunning ? .zygote : .exec)
+        self.executable = executable
+    }
+
+    /// Spawns one worker. When the request names no identity and this process runs as root, the worker
+    /// gets the next identity of `WorkerIdentityPool.shared`.
+    public func spawn(_ request: SpawnRequest) throws(SpawnError) -> SpawnedWorker {
+        let plan = WorkerLaunchPlan(
+            sessionID: request.sessionID,
+            profile: request.profile,
+            identity: request.identity ?? (geteuid() == 0 ? WorkerIdentityPool.shared.next() : nil),
+            environment: request.environment,
+            supervisorPID: getpid()
+        )
+        if mode == .zygote {
+            return try spawnFromZygote(encodedRequest: plan.encoded())
+        }
+        return try ExecLauncher.spawn(plan, executable: executable)
+    }
+
+    /// Sends `bytes` to the zygote as a spawn request, unchecked: for probing how the zygote answers
+    /// malformed input.
+    @_spi(Testing)
+    public func submitRawZygoteRequest(_ bytes: [UInt8]) throws(SpawnError) -> SpawnedWorker {
+        try spawnFromZygote(encodedRequest: bytes)
+    }
+
+    private func spawnFromZygote(encodedRequest: [UInt8]) throws(SpawnError) -> SpawnedWorker {
+        guard let zygote = ZygoteClient.current else {
+            throw SpawnError(step: .zygoteUnavailable, errno: ESRCH)
+        }
+        let (pid, descriptors) = try zygote.spawn(encodedRequest: encodedRequest)
+        return SpawnedWorker(
+            pid: pid,
+            process: ProcessHandle(pid: pid, pidfd: descriptors[0]),
+            socket: descriptors[1],
+            output: descriptors[2],
+            reports: descriptors[3],
+            mode: .zygote
+        )
+    }
+}
