@@ -36,8 +36,8 @@ public enum WorkerBootstrap {
         }
     }
 
-    /// Whether a zygote started by `start` is serving spawn requests.
-    public static var zygoteIsRunning: Bool { ZygoteClient.current != nil }
+    /// Whether a zygote started by `start` is alive to serve spawn requests.
+    public static var zygoteIsRunning: Bool { ZygoteClient.current?.isAlive ?? false }
 
     private static func enterExecWorker(_ worker: (WorkerContext) -> Never) -> Never {
         guard let raw = getenv(planVariable) else {

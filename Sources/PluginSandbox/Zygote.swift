@@ -73,8 +73,10 @@ enum Zygote {
             for index in 0..<Int(strayCount) { close(stray[index]) }
             let reply: ZygoteReply
             switch received {
-            case 0:
+            case 0 where peerHungUp(socket):
                 _exit(0)  // the host closed its end
+            case 0:
+                reply = .failed(SpawnError(step: .decodeRequest, errno: ENODATA))  // an empty datagram
             case -Int(EMSGSIZE):
                 reply = .failed(SpawnError(step: .requestTooLarge, errno: EMSGSIZE))
             case ..<0:
@@ -92,6 +94,12 @@ enum Zygote {
             }
             _ = reply.encoded().withUnsafeBytes { ps_spawn_send_with_fds(socket, $0.baseAddress, $0.count, nil, 0) }
         }
+    }
+
+    /// Whether the host closed its end (a zero-length read is also what an empty datagram gives).
+    private static func peerHungUp(_ socket: Int32) -> Bool {
+        var entry = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0 && entry.revents & Int16(POLLHUP) != 0
     }
 
     /// Forks one worker as a sibling and replies with its pid and descriptors.

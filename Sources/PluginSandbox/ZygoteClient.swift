@@ -18,6 +18,15 @@ final class ZygoteClient: Sendable {
 
     /// The zygote process (a child of the host).
     let process: ProcessHandle
+
+    /// Whether the zygote process is still alive (reaps it once it has died).
+    var isAlive: Bool {
+        do {
+            return try process.reap() == nil
+        } catch {
+            return false
+        }
+    }
     private let socket: Mutex<Int32>
 
     init(socket: Int32, process: ProcessHandle) {
