@@ -4,7 +4,8 @@ import PluginSandbox
 /// `spawn-probe bench N`: spawn → first message on the session socket, per mode, with bwrap running
 /// /bin/true as a peer in the same run; plus each mode's idle worker PSS.
 enum ProbeBench {
-    static let bwrapArguments = ["bwrap", "--unshare-all", "--die-with-parent", "/bin/true"]
+    // Without a bind the sandbox root is empty and /bin/true cannot be found, so the host root is bound read-only.
+    static let bwrapArguments = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "/bin/true"]
 
     static func run(iterations: Int) throws -> [String: Any] {
         var result: [String: Any] = ["iterations": iterations, "host": getpid()]
