@@ -15,7 +15,8 @@ enum ExecLauncher {
         var environment = plan.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
         environment[WorkerBootstrap.planVariable] = String(decoding: encodedPlan, as: UTF8.self)
-        let arguments = CStringArray([executable, WorkerBootstrap.workerArgument])
+        // argv[0] names the real binary (not /proc/self/exe) so process listings stay readable.
+        let arguments = CStringArray([realPath(executable), WorkerBootstrap.workerArgument])
         let variables = CStringArray(environment.map { "\($0.key)=\($0.value)" })
         defer {
             arguments.free()
@@ -79,6 +80,13 @@ enum ExecLauncher {
             mode: .exec
         )
     }
+}
+
+/// The canonical path of `path`, or `path` itself when it cannot be resolved.
+private func realPath(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
 }
 
 /// A NULL-terminated array of C strings for argv/envp; `free()` releases it.

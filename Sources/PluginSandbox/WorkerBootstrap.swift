@@ -39,6 +39,12 @@ public enum WorkerBootstrap {
     /// Whether a zygote started by `start` is alive to serve spawn requests.
     public static var zygoteIsRunning: Bool { ZygoteClient.current?.isAlive ?? false }
 
+    /// The zygote's pid while it is alive, for diagnostics.
+    public static var zygotePID: Int32? {
+        guard let zygote = ZygoteClient.current, zygote.isAlive else { return nil }
+        return zygote.process.pid
+    }
+
     private static func enterExecWorker(_ worker: (WorkerContext) -> Never) -> Never {
         guard let raw = getenv(planVariable) else {
             failStart(stage: "plan", detail: "missing \(planVariable)")

@@ -45,6 +45,8 @@ enum ProbeCommand {
             return try concurrent(mode: mode(rest, 0), threads: number(rest, 1), perThread: number(rest, 2))
         case "malformed":
             return try malformed()
+        case "fallback":
+            return try fallback()
         case "bench":
             return try ProbeBench.run(iterations: number(rest, 0))
         default:
@@ -161,6 +163,29 @@ enum ProbeCommand {
         try spawnExchangeReap(spawner, session: "after-malformed")
         answers["afterwards"] = "spawned"
         answers["zygoteRunning"] = WorkerBootstrap.zygoteIsRunning
+        return answers
+    }
+
+    /// Kills the zygote, then spawns with an explicit zygote spawner and with the default one.
+    private static func fallback() throws -> [String: Any] {
+        let automatic = WorkerSpawner()
+        let explicit = WorkerSpawner(mode: .zygote)
+        guard let zygote = WorkerBootstrap.zygotePID else { throw UsageError(description: "no zygote running") }
+        kill(zygote, SIGKILL)
+        while WorkerBootstrap.zygoteIsRunning { usleep(1_000) }
+        var answers: [String: Any] = ["automaticMode": automatic.mode.description]
+        do {
+            let worker = try explicit.spawn(probeRequest("explicit"))
+            closeChannels(worker)
+            answers["explicit"] = worker.mode.description
+        } catch {
+            answers["explicit"] = ["step": error.step.description, "errno": error.errno]
+        }
+        let worker = try automatic.spawn(probeRequest("automatic"))
+        defer { closeChannels(worker) }
+        answers["automatic"] = worker.mode.description
+        answers["automaticReady"] = try LineChannel(fd: worker.socket).receive()
+        answers["automaticPID"] = worker.pid
         return answers
     }
 

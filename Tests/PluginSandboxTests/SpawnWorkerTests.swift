@@ -129,6 +129,15 @@ final class SpawnWorkerTests: XCTestCase {
         XCTAssertEqual(result["zygoteRunning"] as? Bool, true)
     }
 
+    func testDefaultSpawner_whenZygoteDies_fallsBackToExecWhileExplicitZygoteFails() throws {
+        let result = try SpawnProbeRunner.run("fallback")
+        XCTAssertEqual(result["automaticMode"] as? String, "zygote")
+        XCTAssertEqual(result["automatic"] as? String, "exec")
+        XCTAssertEqual(result["automaticReady"] as? String, "ready \(result["automaticPID"] as? Int ?? -1)")
+        let explicit = try XCTUnwrap(result["explicit"] as? [String: Any])
+        XCTAssertEqual(explicit["step"] as? String, "zygoteUnavailable")
+    }
+
     func testDefaultMode_whenHostStartedZygote_isZygote() throws {
         let result = try SpawnProbeRunner.run("mode")
         XCTAssertEqual(result["zygoteRunning"] as? Bool, true)
