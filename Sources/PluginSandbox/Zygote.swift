@@ -8,6 +8,12 @@ import Glibc
 ///
 /// It dies with the host (PDEATHSIG, and end of stream on its socket), ignores every other signal,
 /// and answers a malformed request with an error reply.
+///
+/// Workers inherit the zygote's parent, the host thread that called `WorkerBootstrap.start` (the main
+/// thread), so their parent-death signal fires when the host dies. Workers are created by a raw
+/// `clone3`, which skips glibc's fork handlers: safe only because the zygote is single-threaded and holds
+/// no lock when it forks; glibc's cached thread id in a worker still reads the zygote's (only robust and
+/// error-checking mutexes look at it).
 enum Zygote {
     /// Forks the zygote if the process is single-threaded and registers the host's end as
     /// `ZygoteClient.current`. Does nothing when forking would not be safe or fails.

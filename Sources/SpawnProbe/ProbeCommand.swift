@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @_spi(Testing) import PluginSandbox
 
 /// The host side of the probe: each command spawns real workers and prints one JSON object.
@@ -128,18 +129,17 @@ enum ProbeCommand {
 
     private static func concurrent(mode: SpawnMode, threads: Int, perThread: Int) throws -> [String: Any] {
         let spawner = WorkerSpawner(mode: mode)
-        let failures = NSLock()
-        nonisolated(unsafe) var errors: [String] = []
+        let failures = Mutex<[String]>([])
         DispatchQueue.concurrentPerform(iterations: threads) { thread in
             for index in 0..<perThread {
                 do {
                     try spawnExchangeReap(spawner, session: "t\(thread)-\(index)")
                 } catch {
-                    failures.withLock { errors.append("\(error)") }
+                    failures.withLock { $0.append("\(error)") }
                 }
             }
         }
-        return ["spawned": threads * perThread, "failures": failures.withLock { errors }]
+        return ["spawned": threads * perThread, "failures": failures.withLock { $0 }]
     }
 
     private static func malformed() throws -> [String: Any] {

@@ -55,6 +55,14 @@ final class SpawnInProcessTests: XCTestCase {
         }
     }
 
+    func testSpawn_whenEnvironmentNameContainsEquals_throwsEncodeRequestWithEINVAL() throws {
+        var request = request("bad-environment")
+        request.environment = ["A=B": "value"]
+        XCTAssertThrowsError(try execSpawner().spawn(request)) { error in
+            XCTAssertEqual(error as? SpawnError, SpawnError(step: .encodeRequest, errno: EINVAL))
+        }
+    }
+
     func testZygoteSpawn_whenNoZygoteStarted_throwsZygoteUnavailable() {
         XCTAssertFalse(WorkerBootstrap.zygoteIsRunning)
         XCTAssertThrowsError(try WorkerSpawner(mode: .zygote).spawn(request("no-zygote"))) { error in
