@@ -26,9 +26,11 @@ public final class WorkerSpawner: Sendable {
 
     /// Spawns one worker. When the request names no identity and this process runs as root, the worker
     /// gets the next identity of `WorkerIdentityPool.shared`.
-    /// Throws `encodeRequest` with EINVAL when an environment name is empty or contains `=` or NUL.
+    /// Throws `encodeRequest` with EINVAL when an environment name is empty or contains `=` or NUL, or a
+    /// value contains NUL.
     public func spawn(_ request: SpawnRequest) throws(SpawnError) -> SpawnedWorker {
-        for name in request.environment.keys where name.isEmpty || name.contains("=") || name.contains("\0") {
+        for (name, value) in request.environment
+        where name.isEmpty || name.contains("=") || name.contains("\0") || value.contains("\0") {
             throw SpawnError(step: .encodeRequest, errno: EINVAL)
         }
         let plan = WorkerLaunchPlan(
