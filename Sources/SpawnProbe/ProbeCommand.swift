@@ -48,6 +48,8 @@ enum ProbeCommand {
             return try malformed()
         case "fallback":
             return try fallback()
+        case "zygote-signals":
+            return try zygoteSignals()
         case "bench":
             return try ProbeBench.run(iterations: number(rest, 0))
         default:
@@ -187,6 +189,15 @@ enum ProbeCommand {
         answers["automaticReady"] = try LineChannel(fd: worker.socket).receive()
         answers["automaticPID"] = worker.pid
         return answers
+    }
+
+    /// Sends the zygote the signals a terminal or an operator would, then spawns through it.
+    private static func zygoteSignals() throws -> [String: Any] {
+        guard let zygote = WorkerBootstrap.zygotePID else { throw UsageError(description: "no zygote running") }
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1] { kill(zygote, signal) }
+        usleep(50_000)
+        try spawnExchangeReap(WorkerSpawner(mode: .zygote), session: "after-signals")
+        return ["zygote": zygote, "zygoteAfter": WorkerBootstrap.zygotePID ?? NSNull(), "spawnedAfter": true]
     }
 
     // MARK: Pieces

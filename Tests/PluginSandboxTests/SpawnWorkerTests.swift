@@ -138,6 +138,12 @@ final class SpawnWorkerTests: XCTestCase {
         XCTAssertEqual(explicit["step"] as? String, "zygoteUnavailable")
     }
 
+    func testZygote_whenSentTerminationSignals_ignoresThemAndKeepsServing() throws {
+        let result = try SpawnProbeRunner.run("zygote-signals")
+        XCTAssertEqual(result["zygoteAfter"] as? Int, result["zygote"] as? Int)
+        XCTAssertEqual(result["spawnedAfter"] as? Bool, true)
+    }
+
     func testDefaultMode_whenHostStartedZygote_isZygote() throws {
         let result = try SpawnProbeRunner.run("mode")
         XCTAssertEqual(result["zygoteRunning"] as? Bool, true)
