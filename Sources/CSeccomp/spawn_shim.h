@@ -4,6 +4,7 @@
 // (variadic `syscall`, CMSG macros, siginfo_t unions). Every function returns -errno on failure.
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -170,6 +171,18 @@ static inline void ps_spawn_reset_signals(void) {
     sigset_t none;
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, (sigset_t *)0);
+}
+
+/// Blocks every signal in the calling thread, storing the previous mask in *previous.
+static inline void ps_spawn_block_all_signals(sigset_t *previous) {
+    sigset_t all;
+    sigfillset(&all);
+    (void)pthread_sigmask(SIG_SETMASK, &all, previous);
+}
+
+/// Restores a signal mask saved by ps_spawn_block_all_signals.
+static inline void ps_spawn_restore_signal_mask(const sigset_t *previous) {
+    (void)pthread_sigmask(SIG_SETMASK, previous, (sigset_t *)0);
 }
 
 static inline void ps_spawn_ignore_signal(int sig) {

@@ -24,11 +24,16 @@ enum Zygote {
         let type = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         guard (try? SpawnSyscall.call(.zygoteStart, { socketpair(AF_UNIX, type, 0, &pair) })) != nil else { return }
         let hostPID = getpid()
+        // Signals stay blocked across the fork until the zygote has installed its dispositions, so a
+        // SIGTERM or SIGINT sent right at startup cannot kill it.
+        var previousMask = sigset_t()
+        ps_spawn_block_all_signals(&previousMask)
         let pid = fork()
         if pid == 0 {
             close(pair[0])
             serve(socket: pair[1], supervisorPID: hostPID, worker: worker)
         }
+        ps_spawn_restore_signal_mask(&previousMask)
         close(pair[1])
         guard pid > 0 else {
             close(pair[0])
@@ -63,6 +68,9 @@ enum Zygote {
         _ = ps_spawn_set_parent_death_signal(SIGKILL)
         if getppid() != supervisorPID { _exit(0) }
         for signal in ignoredSignals { ps_spawn_ignore_signal(signal) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        ps_spawn_restore_signal_mask(&empty)
         if socket > 3 { _ = ps_spawn_close_range(3, UInt32(socket - 1)) }
         _ = ps_spawn_close_range(UInt32(socket + 1), UInt32.max)
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
