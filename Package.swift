@@ -43,6 +43,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PluginSandboxTests", dependencies: ["PluginSandbox"]),
+        .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox"], path: "Sources/SpawnProbe"),
     ],
     swiftLanguageModes: [.v6]
 )
