@@ -44,6 +44,17 @@ let package = Package(
         ),
         .testTarget(name: "PluginSandboxTests", dependencies: ["PluginSandbox"]),
         .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox"], path: "Sources/SpawnProbe"),
+
+        // MARK: Supervisor and worker
+        .target(name: "CSupervisorShims"),
+        .target(
+            name: "PluginSupervisor",
+            dependencies: [
+                "PluginKit", "PluginWire", "PluginSandbox", "CSupervisorShims",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "PluginSupervisorTests", dependencies: ["PluginSupervisor"]),
     ],
     swiftLanguageModes: [.v6]
 )

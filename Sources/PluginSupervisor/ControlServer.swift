@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSupervisorShims
 import Foundation
 import Logging
 import PluginWire
@@ -50,7 +51,7 @@ public final class ControlServer: Sendable {
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
         guard bytes.count < capacity else {
-            close(descriptor)
+            Glibc.close(descriptor)
             throw SystemCallError(function: "bind (path longer than \(capacity - 1) bytes)", errno: ENAMETOOLONG)
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -69,7 +70,7 @@ public final class ControlServer: Sendable {
             _ = try systemCall("chmod") { chmod(path, 0o600) }
             _ = try systemCall("listen") { listen(descriptor, 64) }
         } catch {
-            close(descriptor)
+            Glibc.close(descriptor)
             throw error
         }
         listener = descriptor
@@ -90,7 +91,7 @@ public final class ControlServer: Sendable {
 
     private func acceptAll() {
         while true {
-            let client = accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue))
+            let client = ps_accept(listener)
             if client < 0 {
                 if errno == EINTR { continue }
                 return
@@ -100,13 +101,12 @@ public final class ControlServer: Sendable {
     }
 
     private func admit(_ client: Int32) {
-        var credentials = ucred()
-        var length = socklen_t(MemoryLayout<ucred>.size)
-        guard getsockopt(client, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else {
+        var peer = PeerCredentials(pid: 0, uid: 0, gid: 0)
+        guard ps_peer_credentials(client, &peer.pid, &peer.uid, &peer.gid) == 0 else {
             Glibc.close(client)
             return
         }
-        let peer = PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
+        let credentials = peer
         let ownUID = geteuid()
         guard peer.uid == ownUID || peer.uid == 0 else {
             logger.warning("refused control connection", metadata: ["peerUID": "\(peer.uid)", "peerPID": "\(peer.pid)"])
@@ -114,7 +114,7 @@ public final class ControlServer: Sendable {
                 code: "permissionDenied",
                 message: "permission denied: the supervisor runs as uid \(ownUID); uid \(peer.uid) may not control it"))
             if let frame = try? ControlCodec.encodeFrame(reply) {
-                _ = frame.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                _ = frame.withUnsafeBytes { ps_send(client, $0.baseAddress, $0.count) }
             }
             Glibc.close(client)
             return
@@ -147,7 +147,7 @@ public final class ControlServer: Sendable {
                         return
                     }
                     Task {
-                        await handler(request, peer) { reply in
+                        await handler(request, credentials) { reply in
                             guard let frame = try? ControlCodec.encodeFrame(reply) else { return false }
                             return connection.send(frame: frame)
                         }

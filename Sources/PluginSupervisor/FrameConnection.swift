@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSupervisorShims
 import PluginWire
 import Synchronization
 
@@ -14,6 +15,11 @@ enum ConnectionEnd: Sendable, Equatable {
     case outboundOverflow(bytes: Int)
     /// A read or write failed.
     case failed(SystemCallError)
+}
+
+/// What one attempt to send a frame came to.
+private enum SendOutcome {
+    case sent, ended, overflow(Int), failed(SystemCallError)
 }
 
 /// A non-blocking, framed, message-level view of one connected Unix socket, driven by the
@@ -78,14 +84,13 @@ final class FrameConnection<Message: Sendable>: Sendable {
     /// Sends an already encoded frame (header included).
     @discardableResult
     func send(frame: [UInt8]) -> Bool {
-        enum Outcome { case sent, ended, overflow(Int), failed(SystemCallError) }
-        let outcome: Outcome = outbound.withLock { out in
+        let outcome: SendOutcome = outbound.withLock { out in
             if out.ended { return .ended }
             var offset = 0
             if out.queuedBytes == 0 {
                 while offset < frame.count {
-                    let written = frame.withUnsafeBytes { raw in
-                        Glibc.send(descriptor, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                    let written: Int = frame.withUnsafeBytes { raw in
+                        ps_send(descriptor, raw.baseAddress! + offset, raw.count - offset)
                     }
                     if written >= 0 {
                         offset += written
@@ -146,8 +151,8 @@ final class FrameConnection<Message: Sendable>: Sendable {
     private func flush() {
         let failure: SystemCallError? = outbound.withLock { out in
             while out.queuedBytes > 0 {
-                let written = out.buffer.withUnsafeBytes { raw in
-                    Glibc.send(descriptor, raw.baseAddress! + out.start, out.queuedBytes, Int32(MSG_NOSIGNAL))
+                let written: Int = out.buffer.withUnsafeBytes { raw in
+                    ps_send(descriptor, raw.baseAddress! + out.start, out.queuedBytes)
                 }
                 if written >= 0 {
                     out.start += written

@@ -1,16 +1,18 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSupervisorShims
 import Foundation
 import Synchronization
 
 /// Readiness events the ``Reactor`` reports to a registration.
 struct ReadinessEvents: OptionSet, Sendable {
     let rawValue: UInt32
-    static let readable = ReadinessEvents(rawValue: EPOLLIN.rawValue)
-    static let writable = ReadinessEvents(rawValue: EPOLLOUT.rawValue)
-    static let hangup = ReadinessEvents(rawValue: EPOLLHUP.rawValue)
-    static let error = ReadinessEvents(rawValue: EPOLLERR.rawValue)
+    // The EPOLL* constants are macros over an enum that Swift does not import; values from <sys/epoll.h>.
+    static let readable = ReadinessEvents(rawValue: 0x001)
+    static let writable = ReadinessEvents(rawValue: 0x004)
+    static let error = ReadinessEvents(rawValue: 0x008)
+    static let hangup = ReadinessEvents(rawValue: 0x010)
 }
 
 /// A single thread running `epoll_wait` over every descriptor the supervisor watches: worker
@@ -42,17 +44,17 @@ final class Reactor: Sendable {
 
     /// Starts the reactor thread.
     init(name: String = "plugin-supervisor-reactor") throws(SystemCallError) {
-        epoll = try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+        let epoll = try systemCall("epoll_create1") { ps_epoll_create() }
+        let wake: Int32
         do {
-            wake = try systemCall("eventfd") { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
+            wake = try systemCall("eventfd") { ps_eventfd() }
         } catch {
             close(epoll)
             throw error
         }
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue
-        event.data.u64 = 0
-        _ = epoll_ctl(epoll, EPOLL_CTL_ADD, wake, &event)
+        self.epoll = epoll
+        self.wake = wake
+        _ = ps_epoll_add(epoll, wake, ReadinessEvents.readable.rawValue, 0)
         let thread = Thread { [self] in self.run() }
         thread.name = name
         thread.stackSize = 1 << 20
@@ -72,11 +74,8 @@ final class Reactor: Sendable {
             state.tokens[descriptor] = token
             return token
         }
-        var event = epoll_event()
-        event.events = interest.rawValue
-        event.data.u64 = token
         do {
-            _ = try systemCall("epoll_ctl(ADD)") { epoll_ctl(epoll, EPOLL_CTL_ADD, descriptor, &event) }
+            _ = try systemCall("epoll_ctl(ADD)") { ps_epoll_add(epoll, descriptor, interest.rawValue, token) }
         } catch {
             state.withLock { state in
                 state.registrations[token] = nil
@@ -93,10 +92,7 @@ final class Reactor: Sendable {
             state.registrations[token]?.interest = interest
             return token
         }) else { return }
-        var event = epoll_event()
-        event.events = interest.rawValue
-        event.data.u64 = token
-        _ = epoll_ctl(epoll, EPOLL_CTL_MOD, descriptor, &event)
+        _ = ps_epoll_modify(epoll, descriptor, interest.rawValue, token)
     }
 
     /// Stops watching `descriptor`. Call before closing it.
@@ -106,7 +102,7 @@ final class Reactor: Sendable {
             state.registrations[token] = nil
             return true
         }
-        if known { _ = epoll_ctl(epoll, EPOLL_CTL_DEL, descriptor, nil) }
+        if known { _ = ps_epoll_remove(epoll, descriptor) }
     }
 
     /// Runs `work` on the reactor thread, after the handlers of the current wake-up.
@@ -127,27 +123,29 @@ final class Reactor: Sendable {
 
     private func run() {
         let capacity = 256
-        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
+        let tokens = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        let masks = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
         defer {
-            events.deallocate()
+            tokens.deallocate()
+            masks.deallocate()
             close(wake)
             close(epoll)
         }
         while state.withLock({ $0.running }) {
-            let count = epoll_wait(epoll, events, Int32(capacity), -1)
+            let count = ps_epoll_wait(epoll, tokens, masks, Int32(capacity), -1)
             if count < 0 {
                 if errno == EINTR { continue }
                 return
             }
             for index in 0..<Int(count) {
-                let token = events[index].data.u64
+                let token = tokens[index]
                 if token == 0 {
                     var drained: UInt64 = 0
                     _ = read(wake, &drained, 8)
                     continue
                 }
                 let handler = state.withLock { $0.registrations[token]?.handler }
-                handler?(ReadinessEvents(rawValue: events[index].events))
+                handler?(ReadinessEvents(rawValue: masks[index]))
             }
             let work = state.withLock { state -> [@Sendable () -> Void] in
                 defer { state.queued.removeAll() }

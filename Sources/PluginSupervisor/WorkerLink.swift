@@ -285,7 +285,7 @@ final class WorkerLink: Sendable {
 
     /// The newest resource sample and frame counters.
     var statistics: (sample: ProcessSample?, framesIn: Int, framesOut: Int) {
-        let counts = connection?.frameCounts ?? (0, 0)
+        let counts = connection?.frameCounts ?? (received: 0, sent: 0)
         return (state.withLock { $0.sample }, counts.received, counts.sent)
     }
 
