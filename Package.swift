@@ -55,6 +55,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PluginSupervisorTests", dependencies: ["PluginSupervisor"]),
+        .executableTarget(name: "supervisor-fixture", dependencies: ["PluginSandbox", "PluginWire"], path: "Sources/SupervisorFixture"),
     ],
     swiftLanguageModes: [.v6]
 )

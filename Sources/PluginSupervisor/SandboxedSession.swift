@@ -89,7 +89,7 @@ public final class SandboxedSession: Sendable {
         let settings = state.withLock { $0.settings }
         let spawned: SpawnedWorker
         do {
-            spawned = try environment.spawner.spawn(SpawnRequest(sessionID: id, profile: profile, identity: nil, environment: [:]))
+            spawned = try environment.spawner.spawn(SpawnRequest(sessionID: id, profile: profile, environment: environment.workerEnvironment))
         } catch {
             let cause = ExitCause.spawnFailed("\(error)")
             finish(cause)
@@ -110,7 +110,7 @@ public final class SandboxedSession: Sendable {
         }
         state.withLock { $0.link = link }
         let watchdog = Task { [limits] in
-            try? await Task.sleep(for: limits.handshakeTimeout)
+            do { try await Task.sleep(for: limits.handshakeTimeout) } catch { return }
             link.kill(.handshakeFailed("no ready within \(limits.handshakeTimeout)"))
         }
         defer { watchdog.cancel() }

@@ -26,6 +26,7 @@ struct SessionEnvironment: Sendable {
     let reactor: Reactor
     let router: any GlobalRouter
     let logger: Logger
+    let workerEnvironment: [String: String]
     /// Publishes a lifecycle change (never blocks the caller).
     let publish: @Sendable (SessionLifecycle) -> Void
     /// Called once when a session is over for good.

@@ -210,7 +210,7 @@ final class WorkerLink: Sendable {
         }
         if send { connection?.send(.dispose(Dispose(reason: "disposed by the supervisor"))) }
         let watchdog = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
+            do { try await Task.sleep(for: timeout) } catch { return }
             self?.kill(ExitCause(kind: .disposed, signal: SIGKILL, detail: "did not exit within \(timeout) of dispose; killed"))
         }
         let cause = await ended()
