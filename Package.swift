@@ -47,10 +47,18 @@ let package = Package(
 
         // MARK: Supervisor and worker
         .target(name: "CSupervisorShims"),
+        .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire"]),
+        .target(
+            name: "PluginWorker",
+            dependencies: [
+                "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "PluginSupervisor",
             dependencies: [
-                "PluginKit", "PluginWire", "PluginSandbox", "CSupervisorShims",
+                "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge", "CSupervisorShims",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

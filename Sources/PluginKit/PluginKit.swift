@@ -1,1 +1,0 @@
-// The PluginKit module; see DESIGN.md §2.

@@ -1,0 +1,114 @@
+import Logging
+import Synchronization
+
+/// What a session plugin sees of its session: the session's own bus and registry, the global bus
+/// (only wire events cross), the settings, a logger.
+public final class SessionPluginContext: Sendable {
+    /// The session.
+    public let sessionID: SessionID
+    /// The session's own bus.
+    public let bus: EventBus
+    /// The session's own registry.
+    public let registry: ServiceRegistry
+    /// The global scope, reached explicitly.
+    public let globalBus: any GlobalBusAccess
+    /// The session's logger.
+    public let logger: Logger
+    let tracker: SubscriptionTracker
+    private let currentSettings: Mutex<RuntimeSettings>
+
+    init(sessionID: SessionID, bus: EventBus, registry: ServiceRegistry, globalBus: any GlobalBusAccess,
+         settings: RuntimeSettings, logger: Logger, tracker: SubscriptionTracker) {
+        self.sessionID = sessionID
+        self.bus = bus
+        self.registry = registry
+        self.globalBus = globalBus
+        self.logger = logger
+        self.tracker = tracker
+        self.currentSettings = Mutex(settings)
+    }
+
+    /// The session's current settings.
+    public var settings: RuntimeSettings {
+        get { currentSettings.withLock { $0 } }
+        set { currentSettings.withLock { $0 = newValue } }
+    }
+
+    /// `plugin`'s configuration.
+    public func config(for plugin: PluginId) -> ConfigNode { ConfigNode(settings.plugins[plugin]?.config ?? [:]) }
+
+    /// Subscribes on the session bus on behalf of `plugin`; cancelled after the plugin detaches.
+    @discardableResult
+    public func on<E: Sendable>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+                                _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
+        tracker.track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
+    }
+
+    /// Subscribes a wire event on the session bus on behalf of `plugin` (reachable by wire name).
+    @discardableResult
+    public func on<E: WireEvent>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+                                 _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
+        tracker.track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
+    }
+
+    /// Answers a wire request on the session bus on behalf of `plugin`.
+    @discardableResult
+    public func onRequest<R: WireRequest>(_ type: R.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+                                          _ handler: @escaping @Sendable (R) async throws -> R.Response?) -> Subscription {
+        tracker.track(bus.onRequest(type, priority: priority, identifier: identifier, handler), for: plugin)
+    }
+}
+
+/// What a global plugin sees: the global bus and registry, every live session, settings, a logger.
+public final class GlobalPluginContext: Sendable {
+    /// The global bus.
+    public let bus: EventBus
+    /// The global registry.
+    public let registry: ServiceRegistry
+    /// Broadcasts to every live session.
+    public let sessions: SessionBroadcaster
+    /// The runtime's logger.
+    public let logger: Logger
+    let tracker: SubscriptionTracker
+    private let currentSettings: Mutex<RuntimeSettings>
+
+    init(bus: EventBus, registry: ServiceRegistry, sessions: SessionBroadcaster, settings: RuntimeSettings,
+         logger: Logger, tracker: SubscriptionTracker) {
+        self.bus = bus
+        self.registry = registry
+        self.sessions = sessions
+        self.logger = logger
+        self.tracker = tracker
+        self.currentSettings = Mutex(settings)
+    }
+
+    /// The runtime's current settings.
+    public var settings: RuntimeSettings {
+        get { currentSettings.withLock { $0 } }
+        set { currentSettings.withLock { $0 = newValue } }
+    }
+
+    /// `plugin`'s configuration.
+    public func config(for plugin: PluginId) -> ConfigNode { ConfigNode(settings.plugins[plugin]?.config ?? [:]) }
+
+    /// Subscribes on the global bus on behalf of `plugin`; cancelled after it detaches.
+    @discardableResult
+    public func on<E: Sendable>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+                                _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
+        tracker.track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
+    }
+
+    /// Subscribes a wire event (reachable from sessions by wire name) on behalf of `plugin`.
+    @discardableResult
+    public func on<E: WireEvent>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+                                 _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
+        tracker.track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
+    }
+
+    /// Answers a wire request on the global bus on behalf of `plugin`.
+    @discardableResult
+    public func onRequest<R: WireRequest>(_ type: R.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+                                          _ handler: @escaping @Sendable (R) async throws -> R.Response?) -> Subscription {
+        tracker.track(bus.onRequest(type, priority: priority, identifier: identifier, handler), for: plugin)
+    }
+}

@@ -1,0 +1,80 @@
+/// Decides which plugins of a scope are enabled: locked ones always, else explicit settings,
+/// else stable on / experimental off; then dependencies cascade transitively and cycles are cut.
+struct Enablement {
+    struct Member {
+        let id: PluginId
+        let dependencies: [PluginId]
+        let flags: PluginFlags
+    }
+
+    /// Enabled ids and the problems found. `external` are ids enabled in an outer scope (global
+    /// plugins, for a session) that satisfy dependencies.
+    static func decide(_ members: [Member], settings: RuntimeSettings, external: Set<PluginId>) -> (enabled: Set<PluginId>, problems: [ConfigurationProblem]) {
+        var problems: [ConfigurationProblem] = []
+        let byID = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var enabled = Set(members.filter { member in
+            member.flags.contains(.locked) || (settings.plugins[member.id]?.enabled ?? !member.flags.contains(.experimental))
+        }.map(\.id))
+
+        for cycle in cycles(byID) {
+            problems.append(.cycle(cycle))
+            for id in cycle where !(byID[id]?.flags.contains(.locked) ?? false) { enabled.remove(id) }
+        }
+
+        var changed = true
+        while changed {
+            changed = false
+            for id in enabled.sorted() {
+                guard let member = byID[id] else { continue }
+                for dependency in member.dependencies where !enabled.contains(dependency) && !external.contains(dependency) {
+                    if member.flags.contains(.locked) {
+                        let problem = ConfigurationProblem.lockedDependencyMissing(id, dependency: dependency)
+                        if !problems.contains(problem) { problems.append(problem) }
+                    } else {
+                        enabled.remove(id)
+                        problems.append(.dependencyDisabled(id, dependency: dependency))
+                        changed = true
+                        break
+                    }
+                }
+            }
+        }
+        return (enabled, problems)
+    }
+
+    /// Members in dependency order (dependencies first), ties by id.
+    static func order(_ ids: Set<PluginId>, members: [Member]) -> [PluginId] {
+        let byID = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var result: [PluginId] = []
+        var visited: Set<PluginId> = []
+        func visit(_ id: PluginId, _ path: Set<PluginId>) {
+            guard ids.contains(id), !visited.contains(id), !path.contains(id) else { return }
+            for dependency in byID[id]?.dependencies ?? [] { visit(dependency, path.union([id])) }
+            visited.insert(id)
+            result.append(id)
+        }
+        for id in ids.sorted() { visit(id, []) }
+        return result
+    }
+
+    /// Every dependency cycle among `members` (each once, starting at its smallest id).
+    static func cycles(_ members: [PluginId: Member]) -> [[PluginId]] {
+        var found: Set<[PluginId]> = []
+        func walk(_ id: PluginId, _ path: [PluginId]) {
+            if let start = path.firstIndex(of: id) {
+                var cycle = Array(path[start...])
+                if let smallest = cycle.indices.min(by: { cycle[$0] < cycle[$1] }) {
+                    cycle = Array(cycle[smallest...] + cycle[..<smallest])
+                }
+                found.insert(cycle)
+                return
+            }
+            guard let member = members[id], path.count <= members.count else { return }
+            for dependency in member.dependencies where members[dependency] != nil {
+                walk(dependency, path + [id])
+            }
+        }
+        for id in members.keys.sorted() { walk(id, []) }
+        return found.sorted { $0.map(\.rawValue).joined() < $1.map(\.rawValue).joined() }
+    }
+}

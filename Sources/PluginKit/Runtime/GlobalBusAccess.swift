@@ -1,0 +1,44 @@
+/// The global bus as a session sees it: in process it is the runtime's global bus; in a
+/// sandboxed worker every call crosses to the supervisor and back.
+///
+/// Only wire events and requests cross: a session is sealed, and reaches global services through
+/// requests, never through the global registry itself.
+public protocol GlobalBusAccess: Sendable {
+    /// Runs the global cascade for `event`; returns the final envelope (mutations, stop).
+    func emit<E: WireEvent>(_ event: E, identifier: String?) async throws -> EventEnvelope<E>
+    /// The first non-conceding global answer.
+    func request<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response
+    /// Nil when nobody answers; handler errors still throw.
+    func maybeRequest<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response?
+}
+
+extension GlobalBusAccess {
+    /// Emits with no identifier.
+    @discardableResult
+    public func emit<E: WireEvent>(_ event: E) async throws -> EventEnvelope<E> { try await emit(event, identifier: nil) }
+    /// Requests with no identifier.
+    public func request<R: WireRequest>(_ request: R) async throws -> R.Response { try await self.request(request, identifier: nil) }
+    /// Maybe-requests with no identifier.
+    public func maybeRequest<R: WireRequest>(_ request: R) async throws -> R.Response? { try await maybeRequest(request, identifier: nil) }
+}
+
+/// The in-process ``GlobalBusAccess``: the runtime's global bus itself.
+public struct InProcessGlobalBus: GlobalBusAccess {
+    /// The global bus.
+    public let bus: EventBus
+
+    /// Wraps `bus`.
+    public init(bus: EventBus) { self.bus = bus }
+
+    public func emit<E: WireEvent>(_ event: E, identifier: String?) async throws -> EventEnvelope<E> {
+        try await bus.emit(event, identifier: identifier)
+    }
+
+    public func request<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response {
+        try await bus.request(request, identifier: identifier)
+    }
+
+    public func maybeRequest<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response? {
+        try await bus.maybeRequest(request, as: R.Response.self, identifier: identifier)
+    }
+}

@@ -1,0 +1,42 @@
+/// A live session as an app holds it: emit into it, ask it, reconcile it, dispose it.
+public final class PluginSession: Sendable {
+    /// The session's handle in its host.
+    public let handle: any SessionHandle
+    private let runtime: PluginRuntime
+
+    init(handle: any SessionHandle, runtime: PluginRuntime) {
+        self.handle = handle
+        self.runtime = runtime
+    }
+
+    /// The session's id.
+    public var id: SessionID { handle.id }
+
+    /// Emits into the session's bus.
+    @discardableResult
+    public func emit<E: WireEvent>(_ event: E, identifier: String? = nil) async throws -> EventEnvelope<E> {
+        try await handle.emit(event, identifier: identifier)
+    }
+
+    /// Sends a request into the session's bus.
+    public func request<R: WireRequest>(_ request: R, identifier: String? = nil) async throws -> R.Response {
+        try await handle.request(request, identifier: identifier)
+    }
+
+    /// Plugins enabled after the cascade.
+    public var enabledPlugins: Set<PluginId> { get async { await handle.enabledPlugins() } }
+    /// Plugins attached.
+    public var attachedPlugins: Set<PluginId> { get async { await handle.attachedPlugins() } }
+
+    /// Reconciles only this session to `settings` (rolled back on failure).
+    @discardableResult
+    public func updateSettings(_ settings: RuntimeSettings) async throws -> ReconcileReport {
+        try await handle.reconcile(to: settings)
+    }
+
+    /// Detaches its plugins, disposes its bus and removes it from the runtime's sessions.
+    public func dispose() async throws {
+        runtime.removeSession(id)
+        try await handle.dispose()
+    }
+}
