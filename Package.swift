@@ -8,11 +8,16 @@ let package = Package(
         .library(name: "PluginKit", targets: ["PluginKit"]),
         .library(name: "PluginWire", targets: ["PluginWire"]),
         .library(name: "PluginSandbox", targets: ["PluginSandbox"]),
+        .library(name: "PluginSupervisor", targets: ["PluginSupervisor"]),
+        .library(name: "PluginWorker", targets: ["PluginWorker"]),
+        .library(name: "SandboxCLI", targets: ["SandboxCLI"]),
+        .executable(name: "sandboxctl", targets: ["sandboxctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
         // MARK: Runtime semantics (no OS calls)
@@ -63,6 +68,20 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PluginSupervisorTests", dependencies: ["PluginSupervisor"]),
+        .target(name: "DemoPlugins", dependencies: ["PluginKit"]),
+        .target(name: "FaultPlugins", dependencies: ["PluginKit"]),
+        .target(
+            name: "SandboxCLI",
+            dependencies: [
+                "PluginKit", "PluginWire", "PluginSandbox", "PluginSupervisor", "DemoPlugins", "FaultPlugins",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "sandboxctl",
+            dependencies: ["SandboxCLI", "PluginWorker", "DemoPlugins", "FaultPlugins", "PluginKit", "PluginSandbox"]
+        ),
         .executableTarget(name: "supervisor-fixture", dependencies: ["PluginSandbox", "PluginWire"], path: "Sources/SupervisorFixture"),
     ],
     swiftLanguageModes: [.v6]

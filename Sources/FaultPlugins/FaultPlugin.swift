@@ -1,0 +1,171 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import PluginKit
+
+/// Tells the fault plugin in a session to misbehave: `kind` names the fault, `argument` tunes it.
+public struct InjectFault: WireEvent, Equatable {
+    public var kind: String
+    public var argument: Int?
+    public init(kind: String, argument: Int? = nil) {
+        self.kind = kind
+        self.argument = argument
+    }
+}
+
+/// A request whose handler misbehaves the same way (for faults inside a request).
+public struct FaultyRequest: WireRequest, Equatable {
+    public typealias Response = String
+    public var kind: String
+    public init(kind: String) { self.kind = kind }
+}
+
+/// A session plugin that misbehaves on command: every way a plugin can crash, hang, leak, flood
+/// or attack. Each fault is plugin code run inside the confined worker, exactly as a hostile
+/// plugin would run it.
+public struct FaultPlugin: SessionPlugin {
+    public let id: PluginId = "fault"
+    public init() {}
+
+    /// The faults this plugin knows.
+    public static let kinds: [String] = FaultKind.allCases.map(\.rawValue)
+
+    public func attach(_ context: SessionPluginContext) async throws {
+        context.on(InjectFault.self, for: id) { envelope in
+            try FaultKind.run(envelope.payload.kind, argument: envelope.payload.argument)
+        }
+        context.onRequest(FaultyRequest.self, for: id) { request in
+            try FaultKind.run(request.kind, argument: nil)
+            return "survived \(request.kind)"
+        }
+    }
+}
+
+/// The faults, each a real misbehaviour.
+enum FaultKind: String, CaseIterable {
+    case segfault, fatalError, precondition, abort, exit, stackOverflow, endlessLoop
+    case memoryLeak, fdLeak, threadBomb, fork, network, exec, readOutside, writeOutside
+    case ptraceSupervisor, signalSupervisor, garbageBytes, oversizedFrame, frameFlood, partialFrame
+    case lieAboutSession, closeSocket, neverRead, throwError
+
+    /// The session socket's descriptor in a worker.
+    static let sessionSocket: Int32 = 3
+
+    struct Thrown: Error, CustomStringConvertible { var description: String }
+
+    static func run(_ name: String, argument: Int?) throws {
+        guard let kind = FaultKind(rawValue: name) else { throw Thrown(description: "unknown fault '\(name)'") }
+        try kind.run(argument: argument)
+    }
+
+    func run(argument: Int?) throws {
+        switch self {
+        case .segfault:
+            raise(SIGSEGV)
+        case .fatalError:
+            Swift.fatalError("fault plugin: fatalError on command")
+        case .precondition:
+            Swift.precondition(argument == -12345, "fault plugin: precondition failed on command")
+        case .abort:
+            Glibc.abort()
+        case .exit:
+            Glibc.exit(Int32(argument ?? 3))
+        case .stackOverflow:
+            _ = Self.recurse(1)
+        case .endlessLoop:
+            var spin: UInt64 = 0
+            while true { spin &+= 1; if spin == 0 { sched_yield() } }
+        case .memoryLeak:
+            var hoard: [UnsafeMutableRawPointer] = []
+            while true {
+                guard let block = malloc(16 << 20) else { Glibc.exit(70) }
+                memset(block, 1, 16 << 20)
+                hoard.append(block)
+            }
+        case .fdLeak:
+            var opened = 0
+            while true {
+                let descriptor = dup(0)
+                if descriptor < 0 { throw Thrown(description: "fd leak stopped after \(opened) descriptors: errno \(errno)") }
+                opened += 1
+            }
+        case .threadBomb:
+            var started = 0
+            while true {
+                let thread = Thread { while true { sleep(60) } }
+                thread.start()
+                started += 1
+                if started > 100_000 { break }
+            }
+        case .fork:
+            let pid = Glibc.fork()
+            if pid == 0 { Glibc._exit(0) }
+            throw Thrown(description: "fork returned \(pid), errno \(errno)")
+        case .network:
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            throw Thrown(description: "socket returned \(descriptor), errno \(errno)")
+        case .exec:
+            execv("/bin/sh", [strdup("/bin/sh"), nil])
+            throw Thrown(description: "execv failed: errno \(errno)")
+        case .readOutside:
+            let descriptor = open("/etc/passwd", O_RDONLY)
+            throw Thrown(description: "open(/etc/passwd) returned \(descriptor), errno \(errno)")
+        case .writeOutside:
+            let descriptor = open("/tmp/plugin-sandbox-escape", O_WRONLY | O_CREAT, 0o644)
+            throw Thrown(description: "open(/tmp/...) for writing returned \(descriptor), errno \(errno)")
+        case .ptraceSupervisor:
+            // ptrace is variadic in C, so a hostile plugin reaches it through the symbol table.
+            typealias Ptrace = @convention(c) (Int32, Int32, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Int
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "ptrace") else { throw Thrown(description: "no ptrace symbol") }
+            let result = unsafeBitCast(symbol, to: Ptrace.self)(16 /* PTRACE_ATTACH */, getppid(), nil, nil)
+            throw Thrown(description: "ptrace returned \(result), errno \(errno)")
+        case .signalSupervisor:
+            let result = Glibc.kill(getppid(), SIGKILL)
+            throw Thrown(description: "kill(supervisor) returned \(result), errno \(errno)")
+        case .garbageBytes:
+            Self.write([0, 0, 0, 9] + Array("not json!".utf8))
+        case .oversizedFrame:
+            Self.write([0x40, 0, 0, 0])
+        case .frameFlood:
+            let frame = Self.frame(#"{"kind":"log","level":"info","message":"flood","metadata":{}}"#)
+            for _ in 0..<200_000 { Self.write(frame) }
+        case .partialFrame:
+            Self.write([0, 0, 1, 0] + Array(#"{"kind":"pong","#.utf8))
+            while true { sleep(60) }
+        case .lieAboutSession:
+            Self.write(Self.frame(#"{"kind":"hello","protocolVersion":1,"sessionID":"someone-else","pid":1,"plugins":[],"sandboxLayers":[]}"#))
+        case .closeSocket:
+            close(Self.sessionSocket)
+        case .neverRead:
+            // Block the worker's reader by stopping the process from reading: hold every thread.
+            while true { sleep(60) }
+        case .throwError:
+            throw Thrown(description: "the fault plugin threw on command")
+        }
+    }
+
+    @inline(never)
+    static func recurse(_ depth: Int) -> Int {
+        if depth == Int.max { return depth }
+        var padding = [UInt8](repeating: UInt8(truncatingIfNeeded: depth), count: 512)
+        padding[0] &+= 1
+        return recurse(depth + 1) + Int(padding[depth % 512])
+    }
+
+    static func frame(_ json: String) -> [UInt8] {
+        let body = Array(json.utf8)
+        let length = UInt32(body.count)
+        return [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + body
+    }
+
+    static func write(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Glibc.write(sessionSocket, $0.baseAddress, $0.count) }
+    }
+}
+
+/// The fault plugins' catalog entries.
+public enum FaultCatalog {
+    /// Session plugins that misbehave on command.
+    public static let sessionPlugins: [@Sendable () -> any SessionPlugin] = [{ FaultPlugin() }]
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import PluginKit
+import PluginSandbox
+import PluginSupervisor
+import PluginWire
+
+/// A running supervisor: the plugin runtime with sandboxed sessions, for `serve` and `demo`.
+struct Daemon {
+    let runtime: PluginRuntime
+    let host: SandboxedSessionHost
+    let description: SandboxHost
+
+    static func start(_ description: SandboxHost, settings: RuntimeSettings = RuntimeSettings(), logger: Logger) async throws -> Daemon {
+        let sessionHost = try SandboxedSessionHost(spawner: WorkerSpawner(), profiles: description.profile, logger: logger)
+        let runtime = try await PluginRuntime(
+            globalPlugins: description.globalPlugins(), sessionPlugins: description.sessionPlugins,
+            settings: settings, host: sessionHost, logger: logger)
+        return Daemon(runtime: runtime, host: sessionHost, description: description)
+    }
+
+    /// The control service's hooks for this runtime.
+    var hooks: ControlService.Hooks {
+        let runtime = self.runtime
+        let description = self.description
+        return ControlService.Hooks(
+            profile: { name in try description.profile(name) },
+            sessionSettings: { plugins, document in
+                var settings = runtime.settings
+                if let document {
+                    settings = try document.decode(as: RuntimeSettings.self)
+                    try settings.validate()
+                }
+                let known = Set(description.sessionPlugins.pluginIDs)
+                if !plugins.isEmpty {
+                    for plugin in plugins where !known.contains(PluginId(plugin)) {
+                        throw ControlFailure.badArguments("unknown plugin '\(plugin)'; this host offers \(known.map(\.rawValue).sorted().joined(separator: ", "))")
+                    }
+                    for id in known { settings.plugins[id, default: PluginConfig()].enabled = plugins.contains(id.rawValue) }
+                }
+                return try JSONValue(encoding: settings)
+            },
+            applySettings: { document in
+                let settings = try document.decode(as: RuntimeSettings.self)
+                let reports = try await runtime.updateSettings(settings)
+                var result: [String: JSONValue] = [:]
+                for (scope, report) in reports {
+                    result[scope] = .object([
+                        "attached": .array(report.attached.sorted().map { .string($0.rawValue) }),
+                        "detached": .array(report.detached.sorted().map { .string($0.rawValue) }),
+                        "changed": .array(report.changed.sorted().map { .string($0.rawValue) }),
+                    ])
+                }
+                return .object(result)
+            },
+            doctor: { profile in Self.doctorReport(profile) })
+    }
+}
+
+extension Daemon {
+    /// The doctor report for `profile` as JSON.
+    static func doctorReport(_ profile: SandboxProfile) -> JSONValue {
+        .object(["profile": .string(profile.name)])
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import DemoPlugins
+import FaultPlugins
+import Foundation
+import Logging
+import PluginKit
+import PluginSandbox
+import PluginSupervisor
+import PluginWire
+import Synchronization
+
+/// `sandboxctl demo`: a supervisor with sessions, events crossing both ways, a crash injected
+/// into one session and survived by the rest. Needs no daemon; exits 0 when the story holds.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run a self-contained demo: sessions, broadcasts, a crash injected and survived.")
+
+    @Option(help: "How many sessions to start.")
+    var sessions: Int = 3
+
+    @Option(help: "The fault to inject into the second session (see `sandboxctl faults`).")
+    var fault: String = "segfault"
+
+    func validate() throws {
+        guard (2...64).contains(sessions) else { throw ValidationError("--sessions must be between 2 and 64") }
+    }
+
+    func run() async throws {
+        let host = try SandboxHost.shared
+        let logger = Logger(label: "demo") { _ in SwiftLogNoOpLogHandler() }
+        let story = DemoStory()
+        let daemon = try await Daemon.start(host, logger: logger)
+        let runtime = daemon.runtime
+        runtime.globalBus.on(SessionCrashed.self) { envelope in story.crashed(envelope.payload) }
+        runtime.globalBus.on(DocumentOpened.self, priority: .lowest) { envelope in
+            let opened = envelope.payload
+            say("   ↳ global bus: \(opened.session) opened \(opened.title), numbered #\(opened.auditNumber ?? 0) by the audit plugin")
+        }
+
+        say("supervisor pid \(getpid()) · spawner \(WorkerSpawner().mode) · global plugins \(runtime.attachedPlugins.map(\.rawValue).sorted())")
+        var opened: [PluginSession] = []
+        for index in 1...sessions {
+            var settings = RuntimeSettings()
+            settings.plugins["editor"] = PluginConfig(enabled: true, config: ["title": .string("doc-\(index).md")])
+            let started = ContinuousClock.now
+            let session = try await runtime.createSession(id: SessionID("doc-\(index)"), settings: settings)
+            let summary = daemon.host.supervisor.session(session.id.rawValue)?.summary
+            say("session \(session.id) · pid \(summary?.pid ?? 0) · ready in \(milliseconds(ContinuousClock.now - started)) · plugins \(await session.attachedPlugins.map(\.rawValue).sorted())")
+            opened.append(session)
+        }
+        if let layers = daemon.host.supervisor.sessions.first?.summary.sandboxLayers, !layers.isEmpty {
+            say("confinement: \(layers.joined(separator: " · "))")
+        }
+
+        say("\n1. session → global: each editor announced its document (above); requests go the other way")
+        for session in opened {
+            let answer = try await session.request(WordCountRequest(text: "three little words"))
+            say("   \(session.id): word count request answered in its worker → \(answer)")
+        }
+
+        say("\n2. global → all sessions: the theme service broadcasts ThemeChanged(dark)")
+        guard let theme: ThemeService = runtime.globalRegistry.maybeResolve("theme.service") else {
+            throw ExitCode.failure
+        }
+        for (id, delivery) in await theme.setTheme("dark").sorted(by: { $0.key < $1.key }) {
+            say("   \(id): \(describe(delivery))")
+        }
+
+        let victim = opened[1]
+        say("\n3. fault: \(victim.id)'s fault plugin runs `\(fault)`")
+        do {
+            _ = try await victim.emit(InjectFault(kind: fault))
+            say("   the fault returned (the sandbox refused it)")
+        } catch {
+            say("   the emitter got: \(error)")
+        }
+        let crash = await story.waitForCrash()
+        say("   SessionCrashed on the global bus: \(crash.map { "\($0.sessionID): \($0.cause)" } ?? "none")")
+
+        say("\n4. everyone else keeps working: broadcast ThemeChanged(light)")
+        let results = await theme.setTheme("light")
+        for (id, delivery) in results.sorted(by: { $0.key < $1.key }) {
+            say("   \(id): \(describe(delivery))")
+        }
+        var healthy = 0
+        for session in opened where session.id != victim.id {
+            let seen = try await session.request(CurrentThemeRequest())
+            say("   \(session.id) reports theme \(seen)")
+            if seen == "light" { healthy += 1 }
+        }
+        let live = runtime.sessions.map(\.id.rawValue)
+        say("   live sessions: \(live.joined(separator: ", "))")
+
+        await runtime.dispose()
+        await daemon.host.supervisor.shutdown()
+        let survived = crash != nil && healthy == sessions - 1 && !live.contains(victim.id.rawValue) && results.count == sessions - 1
+        say(survived ? "\nthe crash was contained: \(healthy) of \(sessions - 1) other sessions kept every message" : "\nthe story did not hold")
+        if !survived { throw ExitCode.failure }
+    }
+
+    private func describe(_ delivery: SessionDelivery<ThemeChanged>) -> String {
+        switch delivery {
+        case .delivered(let envelope): return "delivered (\(envelope.payload.theme))"
+        case .stopped(let envelope): return "stopped (\(envelope.payload.theme))"
+        case .failed(let error): return "failed: \(error)"
+        }
+    }
+}
+
+/// What the demo saw on the global bus.
+final class DemoStory: Sendable {
+    private let crashes = Mutex<[SessionCrashed]>([])
+
+    func crashed(_ event: SessionCrashed) { crashes.withLock { $0.append(event) } }
+
+    func waitForCrash(timeout: Duration = .seconds(5)) async -> SessionCrashed? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let crash = crashes.withLock({ $0.first }) { return crash }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return nil
+    }
+}
+
+func say(_ text: String) {
+    print(text)
+    fflush(nil)
+}
+
+func milliseconds(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    return String(format: "%.2f ms", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+}

@@ -1,0 +1,20 @@
+// The reference host: the CLI, the demo plugins and the fault plugins.
+import DemoPlugins
+import FaultPlugins
+import PluginKit
+import PluginSandbox
+import PluginWorker
+import SandboxCLI
+
+let host = SandboxHost(
+    name: "sandboxctl",
+    globalPlugins: { [ThemePlugin(), AuditPlugin()] },
+    sessionPlugins: SessionPluginCatalog(DemoCatalog.sessionPlugins + FaultCatalog.sessionPlugins),
+    profile: { name in SandboxProfile(name: name ?? "default") })
+
+// First statement that matters: a worker is confined here and never returns; the host forks its
+// zygote while still single-threaded.
+WorkerBootstrap.start { context in
+    WorkerMain.run(context, catalog: host.sessionPlugins)
+}
+SandboxCLI.run(host: host)
