@@ -40,10 +40,11 @@ let package = Package(
             pkgConfig: "libseccomp",
             providers: [.apt(["libseccomp-dev"])]
         ),
+        .target(name: "CSandboxReporter", linkerSettings: [.linkedLibrary("seccomp")]),
         .target(
             name: "PluginSandbox",
             dependencies: [
-                "CSeccomp",
+                "CSeccomp", "CSandboxReporter",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

@@ -10,7 +10,7 @@ let host = SandboxHost(
     name: "sandboxctl",
     globalPlugins: { [ThemePlugin(), AuditPlugin()] },
     sessionPlugins: SessionPluginCatalog(DemoCatalog.sessionPlugins + FaultCatalog.sessionPlugins),
-    profile: { name in SandboxProfile(name: name ?? "default") })
+    profile: { name in try SandboxProfile.named(name ?? "default") })
 
 // First statement that matters: a worker is confined here and never returns; the host forks its
 // zygote while still single-threaded.
