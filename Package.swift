@@ -48,7 +48,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        .testTarget(name: "PluginSandboxTests", dependencies: ["PluginSandbox"]),
+        .testTarget(name: "PluginSandboxTests", dependencies: ["PluginSandbox"], exclude: ["Golden"]),
         .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox"], path: "Sources/SpawnProbe"),
 
         // MARK: Supervisor and worker
@@ -68,7 +68,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "PluginSupervisorTests", dependencies: ["PluginSupervisor"]),
+        .testTarget(name: "PluginSupervisorTests", dependencies: ["PluginSupervisor", "PluginKit", "DemoPlugins", "FaultPlugins"]),
         .target(name: "DemoPlugins", dependencies: ["PluginKit"]),
         .target(name: "FaultPlugins", dependencies: ["PluginKit"]),
         .target(

@@ -30,3 +30,9 @@ public struct CurrentThemeRequest: WireRequest, Equatable {
     public typealias Response = String
     public init() {}
 }
+
+/// Asks a session which number the global audit plugin gave its document.
+public struct AuditNumberRequest: WireRequest, Equatable {
+    public typealias Response = Int
+    public init() {}
+}

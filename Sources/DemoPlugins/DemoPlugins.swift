@@ -49,6 +49,7 @@ public final class AuditPlugin: GlobalPlugin {
 /// Per-session editor state: a lazy singleton, one per session.
 public final class EditorState: Sendable {
     let theme = Mutex("default")
+    let auditNumber = Mutex(0)
     public init() {}
 }
 
@@ -72,7 +73,9 @@ public struct EditorPlugin: SessionPlugin {
             (request.text ?? "").split(whereSeparator: \.isWhitespace).count
         }
         let title = context.config(for: id).string("title", default: "untitled")
+        context.onRequest(AuditNumberRequest.self, for: id) { _ in state.auditNumber.withLock { $0 } }
         let opened = try await context.globalBus.emit(DocumentOpened(session: context.sessionID.rawValue, title: title))
+        state.auditNumber.withLock { $0 = opened.payload.auditNumber ?? 0 }
         context.logger.info("document opened", metadata: ["audit": "\(opened.payload.auditNumber ?? -1)"])
     }
 }

@@ -32,6 +32,10 @@ public struct FaultPlugin: SessionPlugin {
     public static let kinds: [String] = FaultKind.allCases.map(\.rawValue)
 
     public func attach(_ context: SessionPluginContext) async throws {
+        // A settings-driven attach failure, for testing rollback across processes.
+        if let session = context.config(for: id).string("failAttachIn"), session == context.sessionID.rawValue {
+            throw FaultKind.Thrown(description: "fault plugin refuses to attach in \(session) (failAttachIn)")
+        }
         context.on(InjectFault.self, for: id) { envelope in
             try FaultKind.run(envelope.payload.kind, argument: envelope.payload.argument)
         }

@@ -37,7 +37,7 @@ public final class Supervisor: Sendable {
             limits: @escaping @Sendable (SandboxProfile) -> WorkerLimits = { WorkerLimits(profile: $0) },
             healthInterval: Duration = .milliseconds(100),
             lifecycle: @escaping @Sendable (SessionLifecycle) -> Void = { _ in },
-            logger: Logger = Logger(label: "plugin-supervisor"),
+            logger: Logger = Logger(label: "plugin-supervisor", factory: { _ in SwiftLogNoOpLogHandler() }),
             workerEnvironment: [String: String] = [:]
         ) {
             self.spawner = spawner

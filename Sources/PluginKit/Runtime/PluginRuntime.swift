@@ -40,7 +40,7 @@ public final class PluginRuntime: Sendable {
         sessionPlugins: SessionPluginCatalog = SessionPluginCatalog([]),
         settings: RuntimeSettings = RuntimeSettings(),
         host: any SessionHost = InProcessSessionHost(),
-        logger: Logger = Logger(label: "plugin-runtime")
+        logger: Logger = Logger(label: "plugin-runtime", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws {
         try settings.validate()
         var seen: Set<PluginId> = []
@@ -148,9 +148,13 @@ public final class PluginRuntime: Sendable {
         }
         defer { state.withLock { $0.phase = .running } }
         var reports: [String: ReconcileReport] = [:]
-        let globalReport = try await engine.reconcile(to: new)
         context.settings = new
-        reports["global"] = globalReport
+        do {
+            reports["global"] = try await engine.reconcile(to: new)
+        } catch {
+            context.settings = old
+            throw error
+        }
         let targets = state.withLock { state in state.sessions.values.filter { state.sessionSettings[$0.id] == nil } }
         var changed: [PluginSession] = []
         do {

@@ -24,7 +24,7 @@ public final class SessionScope: Sendable {
         settings: RuntimeSettings,
         globalBus: any GlobalBusAccess,
         globalPlugins: Set<PluginId> = [],
-        logger: Logger = Logger(label: "plugin-session")
+        logger: Logger = Logger(label: "plugin-session", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws {
         try settings.validate()
         var logger = logger
@@ -84,9 +84,15 @@ public final class SessionScope: Sendable {
     /// Reconciles the session to `settings`; on failure the session is back where it was and the error thrown.
     public func reconcile(to settings: RuntimeSettings) async throws -> ReconcileReport {
         try settings.validate()
-        let report = try await engine.reconcile(to: settings)
+        let old = context.settings
+        // Plugins attaching during the reconciliation read their new configuration from the context.
         context.settings = settings
-        return report
+        do {
+            return try await engine.reconcile(to: settings)
+        } catch {
+            context.settings = old
+            throw error
+        }
     }
 
     /// Detaches the plugins (reverse order) and disposes the bus.

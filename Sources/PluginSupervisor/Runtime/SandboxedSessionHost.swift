@@ -33,7 +33,7 @@ public final class SandboxedSessionHost: SessionHost {
         spawner: WorkerSpawner,
         profiles: @escaping @Sendable (String?) throws -> SandboxProfile,
         limits: @escaping @Sendable (SandboxProfile) -> WorkerLimits = { WorkerLimits(profile: $0) },
-        logger: Logger = Logger(label: "plugin-supervisor"),
+        logger: Logger = Logger(label: "plugin-supervisor", factory: { _ in SwiftLogNoOpLogHandler() }),
         workerEnvironment: [String: String] = [:]
     ) throws {
         let router = BusRouter()
