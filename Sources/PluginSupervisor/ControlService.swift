@@ -11,8 +11,9 @@ public struct ControlService: Sendable {
     public struct Hooks: Sendable {
         /// Resolves a profile name (or path) to a profile; throws a message naming the problem.
         public var profile: @Sendable (String) throws -> SandboxProfile
-        /// Builds a session's settings JSON from `plugins` to enable and an optional settings document.
-        public var sessionSettings: @Sendable (_ plugins: [String], _ settings: JSONValue?) throws -> JSONValue
+        /// Creates a session through the plugin runtime (so it takes part in broadcasts and settings
+        /// updates) and returns its id.
+        public var spawn: @Sendable (SpawnOptions) async throws -> String
         /// Reconciles the whole runtime (global scope and every session) to a settings document.
         public var applySettings: @Sendable (JSONValue) async throws -> JSONValue
         /// The doctor report for a profile, as JSON.
@@ -23,13 +24,13 @@ public struct ControlService: Sendable {
         /// Creates hooks.
         public init(
             profile: @escaping @Sendable (String) throws -> SandboxProfile,
-            sessionSettings: @escaping @Sendable ([String], JSONValue?) throws -> JSONValue,
+            spawn: @escaping @Sendable (SpawnOptions) async throws -> String,
             applySettings: @escaping @Sendable (JSONValue) async throws -> JSONValue,
             doctor: @escaping @Sendable (SandboxProfile) -> JSONValue,
             defaultProfile: String = "default"
         ) {
             self.profile = profile
-            self.sessionSettings = sessionSettings
+            self.spawn = spawn
             self.applySettings = applySettings
             self.doctor = doctor
             self.defaultProfile = defaultProfile
@@ -70,7 +71,8 @@ public struct ControlService: Sendable {
         case "spawn":
             return try await spawn(arguments)
         case "ls":
-            return try JSONValue(encoding: supervisor.sessions.map(\.summary))
+            let ended = arguments.bool("live") == true ? [] : supervisor.endedSessions
+            return try JSONValue(encoding: ended + supervisor.sessions.map(\.summary))
         case "inspect":
             return try JSONValue(encoding: try session(arguments).summary)
         case "emit":
@@ -110,30 +112,23 @@ public struct ControlService: Sendable {
 
     private func spawn(_ arguments: Arguments) async throws -> JSONValue {
         let profileName = arguments.optionalString("profile") ?? hooks.defaultProfile
-        let profile = try profile(profileName)
-        let plugins = try arguments.strings("plugins") ?? []
-        let settings: JSONValue
+        _ = try profile(profileName)
+        let restart = arguments.optionalString("restart") ?? "never"
+        guard RestartPolicy(argument: restart) != nil else {
+            throw ControlFailure.badArguments("restart policy '\(restart)' is not `never` or `on-crash[:R[/T]]`")
+        }
+        let options = SpawnOptions(id: arguments.optionalString("id"), plugins: try arguments.strings("plugins") ?? [],
+                                   settings: arguments.value("settings"), profile: profileName, restart: restart)
+        let id: String
         do {
-            settings = try hooks.sessionSettings(plugins, arguments.value("settings"))
+            id = try await hooks.spawn(options)
         } catch let failure as ControlFailure {
             throw failure
         } catch {
-            throw ControlFailure(code: "badSettings", message: "\(error)")
-        }
-        var policy = RestartPolicy.never
-        if let text = arguments.optionalString("restart") {
-            guard let parsed = RestartPolicy(argument: text) else {
-                throw ControlFailure.badArguments("restart policy '\(text)' is not `never` or `on-crash[:R[/T]]`")
-            }
-            policy = parsed
-        }
-        do {
-            let session = try await supervisor.openSession(
-                id: arguments.optionalString("id"), profile: profile, settings: settings, restartPolicy: policy)
-            return try JSONValue(encoding: session.summary)
-        } catch {
             throw ControlFailure(code: "spawnFailed", message: "\(error)")
         }
+        guard let session = supervisor.session(id) else { throw ControlFailure(code: "spawnFailed", message: "session \(id) ended right after it started") }
+        return try JSONValue(encoding: session.summary)
     }
 
     private func emit(_ arguments: Arguments) async throws -> JSONValue {
@@ -234,4 +229,18 @@ struct Arguments {
             return text
         }
     }
+}
+
+/// What `spawn` asks for.
+public struct SpawnOptions: Sendable {
+    /// The session id, or nil for a fresh one.
+    public var id: String?
+    /// Session plugins to enable (empty: as the settings say).
+    public var plugins: [String]
+    /// A RuntimeSettings document for the session.
+    public var settings: JSONValue?
+    /// The profile name or path.
+    public var profile: String
+    /// The restart policy, in its command-line form.
+    public var restart: String
 }

@@ -310,13 +310,14 @@ public final class SandboxedSession: Sendable {
             (state.phase, state.link, state.restartCount, state.lastCause, state.ready, state.hello)
         }
         let statistics = link?.statistics
+        let sample = statistics?.sample ?? link.flatMap { ProcessSample.read(pid: $0.pid) }
         return SessionSummary(
             id: id,
             pid: link?.pid,
             state: phase.description,
             uptimeSeconds: Double((ContinuousClock.now - createdAt).totalMilliseconds) / 1000,
-            residentBytes: statistics?.sample?.residentBytes,
-            cpuSeconds: statistics?.sample?.cpuSeconds,
+            residentBytes: sample?.residentBytes,
+            cpuSeconds: sample?.cpuSeconds,
             eventsIn: statistics?.framesIn ?? 0,
             eventsOut: statistics?.framesOut ?? 0,
             restarts: restarts,

@@ -55,7 +55,11 @@ public final class Supervisor: Sendable {
         var order: [String] = []
         var shuttingDown = false
         var nextNumber = 1
+        var ended: [SessionSummary] = []
     }
+
+    /// How many ended sessions ``endedSessions`` remembers.
+    public static let endedHistory = 64
 
     private let configuration: Configuration
     private let reactor: Reactor
@@ -199,10 +203,17 @@ public final class Supervisor: Sendable {
 
     private func remove(_ id: String) {
         state.withLock { state in
-            if state.sessions.removeValue(forKey: id) != nil {
+            if let session = state.sessions.removeValue(forKey: id) {
                 state.order.removeAll { $0 == id }
+                state.ended.append(session.summary)
+                if state.ended.count > Self.endedHistory { state.ended.removeFirst(state.ended.count - Self.endedHistory) }
             }
         }
+    }
+
+    /// The most recently ended sessions (at most ``endedHistory``), oldest first, with their causes.
+    public var endedSessions: [SessionSummary] {
+        state.withLock { $0.ended }
     }
 
     private func checkHealth(sampleMemory: Bool) {
@@ -216,5 +227,15 @@ public final class Supervisor: Sendable {
         defer { counter += 1 }
         let random = UInt32.random(in: 0...UInt32.max)
         return "s\(counter)-" + String(random, radix: 36)
+    }
+}
+
+extension Supervisor {
+    /// Opens the control socket at `path` (created `0600`, peers checked with `SO_PEERCRED`) and
+    /// serves `service`'s commands on it until the returned server is closed.
+    public func serveControl(at path: String, service: ControlService) throws(SystemCallError) -> ControlServer {
+        try ControlServer(path: path, reactor: reactor, logger: configuration.logger) { request, _, reply in
+            await service.handle(request, reply: reply)
+        }
     }
 }

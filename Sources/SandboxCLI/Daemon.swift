@@ -25,20 +25,23 @@ struct Daemon {
         let description = self.description
         return ControlService.Hooks(
             profile: { name in try description.profile(name) },
-            sessionSettings: { plugins, document in
+            spawn: { options in
                 var settings = runtime.settings
-                if let document {
+                if let document = options.settings {
                     settings = try document.decode(as: RuntimeSettings.self)
                     try settings.validate()
                 }
                 let known = Set(description.sessionPlugins.pluginIDs)
-                if !plugins.isEmpty {
-                    for plugin in plugins where !known.contains(PluginId(plugin)) {
+                if !options.plugins.isEmpty {
+                    for plugin in options.plugins where !known.contains(PluginId(plugin)) {
                         throw ControlFailure.badArguments("unknown plugin '\(plugin)'; this host offers \(known.map(\.rawValue).sorted().joined(separator: ", "))")
                     }
-                    for id in known { settings.plugins[id, default: PluginConfig()].enabled = plugins.contains(id.rawValue) }
+                    for id in known { settings.plugins[id, default: PluginConfig()].enabled = options.plugins.contains(id.rawValue) }
                 }
-                return try JSONValue(encoding: settings)
+                let session = try await runtime.createSession(
+                    id: options.id.map { SessionID($0) }, settings: settings,
+                    attributes: ["profile": options.profile, "restart": options.restart])
+                return session.id.rawValue
             },
             applySettings: { document in
                 let settings = try document.decode(as: RuntimeSettings.self)
@@ -60,6 +63,6 @@ struct Daemon {
 extension Daemon {
     /// The doctor report for `profile` as JSON.
     static func doctorReport(_ profile: SandboxProfile) -> JSONValue {
-        .object(["profile": .string(profile.name)])
+        (try? JSONValue(encoding: SandboxDoctor.report(profile: profile))) ?? .null
     }
 }

@@ -31,5 +31,9 @@ struct SandboxCommand: AsyncParsableCommand {
             Exit codes: 0 success · 1 the command failed (unknown session, refused settings, ...) · \
             64 usage error · 69 no supervisor running · 77 permission denied.
             """,
-        subcommands: [DemoCommand.self])
+        subcommands: [
+            DemoCommand.self, ServeCommand.self, SpawnCommand.self, ListCommand.self, InspectCommand.self, EmitCommand.self,
+            RequestCommand.self, SettingsCommand.self, DisposeCommand.self, KillCommand.self, LogsCommand.self, TopCommand.self,
+            DoctorCommand.self, ProfileCommand.self, FaultsCommand.self,
+        ])
 }
