@@ -162,6 +162,7 @@ public final class ControlServer: Sendable {
             )
             box.withLock { $0 = connection }
             connections.withLock { $0[client] = connection }
+            try connection.start()
         } catch {
             Glibc.close(client)
         }

@@ -71,10 +71,10 @@ public struct ControlService: Sendable {
         case "spawn":
             return try await spawn(arguments)
         case "ls":
-            let ended = arguments.bool("live") == true ? [] : supervisor.endedSessions
+            let ended = arguments.bool("live") == true ? [] : supervisor.endedSessions.map(\.summary)
             return try JSONValue(encoding: ended + supervisor.sessions.map(\.summary))
         case "inspect":
-            return try JSONValue(encoding: try session(arguments).summary)
+            return try JSONValue(encoding: try session(arguments, includingEnded: true).summary)
         case "emit":
             return try await emit(arguments)
         case "request":
@@ -163,8 +163,8 @@ public struct ControlService: Sendable {
 
     private func streamLogs(_ request: ControlRequest, reply: @escaping @Sendable (ControlReply) -> Bool) async throws {
         let arguments = Arguments(request.arguments)
-        let session = try session(arguments)
-        let follow = arguments.bool("follow") ?? false
+        let session = try session(arguments, includingEnded: true)
+        let follow = (arguments.bool("follow") ?? false) && supervisor.session(session.id) != nil
         let stream = follow ? session.output.follow() : nil
         let kept = session.output.text
         if !kept.isEmpty, !reply(.chunk(request.id, kept)) { return }
@@ -176,9 +176,9 @@ public struct ControlService: Sendable {
         _ = reply(.success(request.id, .null))
     }
 
-    private func session(_ arguments: Arguments) throws -> SandboxedSession {
+    private func session(_ arguments: Arguments, includingEnded: Bool = false) throws -> SandboxedSession {
         let id = try arguments.string("id")
-        guard let session = supervisor.session(id) else { throw ControlFailure.unknownSession(id) }
+        guard let session = includingEnded ? supervisor.anySession(id) : supervisor.session(id) else { throw ControlFailure.unknownSession(id) }
         return session
     }
 

@@ -53,7 +53,8 @@ final class FrameConnection<Message: Sendable>: Sendable {
     private let handlers: Mutex<(message: MessageHandler, end: EndHandler)?>
     private let counters = Mutex((framesIn: 0, framesOut: 0))
 
-    /// Starts reading `descriptor` (a connected stream socket; made non-blocking here).
+    /// Wraps `descriptor` (a connected stream socket; made non-blocking here). Nothing is read
+    /// until ``start()``, so the owner can store the connection before the first message arrives.
     init(
         descriptor: Int32,
         reactor: Reactor,
@@ -71,6 +72,10 @@ final class FrameConnection<Message: Sendable>: Sendable {
         self.handlers = Mutex((onMessage, onEnd))
         let flags = fcntl(descriptor, F_GETFL)
         _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
+    }
+
+    /// Starts reading: from now on messages and the end are delivered on the reactor thread.
+    func start() throws(SystemCallError) {
         try reactor.register(descriptor, interest: [.readable]) { [weak self] events in
             self?.handle(events)
         }

@@ -55,7 +55,7 @@ public final class Supervisor: Sendable {
         var order: [String] = []
         var shuttingDown = false
         var nextNumber = 1
-        var ended: [SessionSummary] = []
+        var ended: [SandboxedSession] = []
     }
 
     /// How many ended sessions ``endedSessions`` remembers.
@@ -205,15 +205,21 @@ public final class Supervisor: Sendable {
         state.withLock { state in
             if let session = state.sessions.removeValue(forKey: id) {
                 state.order.removeAll { $0 == id }
-                state.ended.append(session.summary)
+                state.ended.append(session)
                 if state.ended.count > Self.endedHistory { state.ended.removeFirst(state.ended.count - Self.endedHistory) }
             }
         }
     }
 
-    /// The most recently ended sessions (at most ``endedHistory``), oldest first, with their causes.
-    public var endedSessions: [SessionSummary] {
+    /// The most recently ended sessions (at most ``endedHistory``), oldest first; their summaries
+    /// keep the cause and their output stays readable.
+    public var endedSessions: [SandboxedSession] {
         state.withLock { $0.ended }
+    }
+
+    /// The live or recently ended session with `id`.
+    public func anySession(_ id: String) -> SandboxedSession? {
+        state.withLock { state in state.sessions[id] ?? state.ended.last { $0.id == id } }
     }
 
     private func checkHealth(sampleMemory: Bool) {

@@ -100,6 +100,7 @@ final class WorkerLink: Sendable {
             onEnd: { [weak self] end in self?.connectionEnded(end) }
         )
         connectionBox.withLock { $0 = connection }
+        try connection.start()
         try reactor.register(worker.output, interest: [.readable]) { [weak self] _ in self?.drainOutput() }
         try reactor.register(worker.reports, interest: [.readable]) { [weak self] _ in self?.drainReports() }
         try reactor.register(worker.process.pidfd, interest: [.readable]) { [weak self] _ in self?.processExited() }

@@ -47,11 +47,13 @@ final class FrameConnectionTests: XCTestCase {
     }
 
     private func connect(_ descriptor: Int32, maximumQueuedBytes: Int = 1 << 20, inbox: Inbox) throws -> FrameConnection<WireMessage> {
-        try FrameConnection<WireMessage>(
+        let connection = try FrameConnection<WireMessage>(
             descriptor: descriptor, reactor: reactor, maximumFrameLength: 1 << 16, maximumQueuedBytes: maximumQueuedBytes,
             decode: { try MessageCodec.decode(body: $0) },
             onMessage: { message in inbox.messages.withLock { $0.append(message) } },
             onEnd: { end in inbox.end.withLock { $0 = end } })
+        try connection.start()
+        return connection
     }
 
     private func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {

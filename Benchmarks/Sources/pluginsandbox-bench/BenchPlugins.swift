@@ -1,0 +1,48 @@
+import PluginKit
+
+/// A 100-byte-ish event.
+struct BenchEvent: WireEvent, Equatable {
+    var sequence: Int
+    var text: String
+}
+
+/// Answered inside the worker: a plain round trip.
+struct BenchPing: WireRequest {
+    typealias Response = Int
+    var sequence: Int
+    var text: String
+}
+
+/// Answered inside the worker after one emit to the global bus: worker → global → worker.
+struct BenchGlobalTrip: WireRequest {
+    typealias Response = Int
+    var sequence: Int
+    var text: String
+}
+
+/// The session plugin the benchmark's workers run.
+struct BenchSessionPlugin: SessionPlugin {
+    let id: PluginId = "bench"
+    func attach(_ context: SessionPluginContext) async throws {
+        context.on(BenchEvent.self, for: id) { envelope in envelope.payload.sequence += 1 }
+        context.onRequest(BenchPing.self, for: id) { $0.sequence }
+        context.onRequest(BenchGlobalTrip.self, for: id) { request in
+            let envelope = try await context.globalBus.emit(BenchEvent(sequence: request.sequence, text: request.text))
+            return envelope.payload.sequence
+        }
+    }
+}
+
+/// The global plugin: answers the workers' global emits.
+struct BenchGlobalPlugin: GlobalPlugin {
+    let id: PluginId = "bench-global"
+    func attach(_ context: GlobalPluginContext) async throws {
+        context.on(BenchEvent.self, for: id) { envelope in envelope.payload.sequence += 1 }
+    }
+}
+
+enum BenchPlugins {
+    static let catalog = SessionPluginCatalog([{ BenchSessionPlugin() }])
+    /// 100 bytes of JSON payload around a sequence number.
+    static let text = String(repeating: "p", count: 64)
+}
