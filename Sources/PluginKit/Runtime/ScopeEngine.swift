@@ -104,7 +104,11 @@ final class ScopeEngine: Sendable {
         registry.apply(overrides: overrides)
         state.withLock { $0.enabled = Set(registered) }
         let attached = await attach(registered, failures: &failures)
-        state.withLock { $0.attached = Set(attached) }
+        // A plugin that failed to attach was rolled back: it leaves the enabled set too.
+        state.withLock { state in
+            state.attached = Set(attached)
+            state.enabled.subtract(Set(registered).subtracting(attached))
+        }
         return failures
     }
 

@@ -1,0 +1,36 @@
+import PluginKit
+import Synchronization
+import XCTest
+
+// The plugin of README.md's "A plugin in a screen", kept compiling and working.
+struct Greeting: WireEvent { var text: String }
+
+struct LogPlugin: GlobalPlugin {
+    let id: PluginId = "log"
+    let lines = Mutex<[String]>([])
+    func attach(_ context: GlobalPluginContext) async throws {
+        context.on(Greeting.self, for: id) { envelope in
+            envelope.payload.text += " (logged)"
+        }
+    }
+}
+
+struct HelloPlugin: SessionPlugin {
+    let id: PluginId = "hello"
+    let replies: Journal
+    func attach(_ context: SessionPluginContext) async throws {
+        let reply = try await context.globalBus.emit(Greeting(text: "hello from \(context.sessionID)"))
+        replies.add(reply.payload.text)
+    }
+}
+
+final class ReadmeExampleTests: XCTestCase {
+    func testReadmePlugins_sessionGreetingCrossesToTheGlobalLoggerAndComesBackMutated() async throws {
+        let replies = Journal()
+        let runtime = try await PluginRuntime(
+            globalPlugins: [LogPlugin()],
+            sessionPlugins: SessionPluginCatalog([{ HelloPlugin(replies: replies) }]))
+        _ = try await runtime.createSession(id: "doc-1")
+        XCTAssertEqual(replies.all, ["hello from doc-1 (logged)"])
+    }
+}
