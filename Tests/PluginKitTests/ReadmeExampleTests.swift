@@ -7,7 +7,6 @@ struct Greeting: WireEvent { var text: String }
 
 struct LogPlugin: GlobalPlugin {
     let id: PluginId = "log"
-    let lines = Mutex<[String]>([])
     func attach(_ context: GlobalPluginContext) async throws {
         context.on(Greeting.self, for: id) { envelope in
             envelope.payload.text += " (logged)"
