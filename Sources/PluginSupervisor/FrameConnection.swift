@@ -50,7 +50,17 @@ final class FrameConnection<Message: Sendable>: Sendable {
     private let decoder: Mutex<FrameDecoder>
     private let decode: Decode
     private let outbound = Mutex(Outbound())
-    private let handlers: Mutex<(message: MessageHandler, end: EndHandler)?>
+    /// The owner's callbacks, held by reference so reading them never re-wraps the closures.
+    private final class Handlers: Sendable {
+        let message: MessageHandler
+        let end: EndHandler
+        init(message: @escaping MessageHandler, end: @escaping EndHandler) {
+            self.message = message
+            self.end = end
+        }
+    }
+
+    private let handlers: Mutex<Handlers?>
     private let counters = Mutex((framesIn: 0, framesOut: 0))
 
     /// Wraps `descriptor` (a connected stream socket; made non-blocking here). Nothing is read
@@ -69,7 +79,7 @@ final class FrameConnection<Message: Sendable>: Sendable {
         self.maximumQueuedBytes = maximumQueuedBytes
         self.decoder = Mutex(FrameDecoder(maximumFrameLength: maximumFrameLength))
         self.decode = decode
-        self.handlers = Mutex((onMessage, onEnd))
+        self.handlers = Mutex(Handlers(message: onMessage, end: onEnd))
         let flags = fcntl(descriptor, F_GETFL)
         _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
     }
@@ -218,8 +228,8 @@ final class FrameConnection<Message: Sendable>: Sendable {
         }
         if !messages.isEmpty {
             counters.withLock { $0.framesIn += messages.count }
-            guard let onMessage = handlers.withLock({ $0?.message }) else { return false }
-            for message in messages { onMessage(message) }
+            guard let current = handlers.withLock({ $0 }) else { return false }
+            for message in messages { current.message(message) }
         }
         if let breach {
             end(.breach(breach))
@@ -235,7 +245,7 @@ final class FrameConnection<Message: Sendable>: Sendable {
     }
 
     /// Clears the handlers; only the first caller gets them, so the connection ends once.
-    private func takeHandlers() -> (message: MessageHandler, end: EndHandler)? {
+    private func takeHandlers() -> Handlers? {
         handlers.withLock { current in
             defer { current = nil }
             return current
