@@ -83,6 +83,7 @@ let package = Package(
             name: "sandboxctl",
             dependencies: ["SandboxCLI", "PluginWorker", "DemoPlugins", "FaultPlugins", "PluginKit", "PluginSandbox"]
         ),
+        .testTarget(name: "SandboxCLITests", dependencies: ["sandboxctl"]),
         .executableTarget(name: "supervisor-fixture", dependencies: ["PluginSandbox", "PluginWire"], path: "Sources/SupervisorFixture"),
     ],
     swiftLanguageModes: [.v6]

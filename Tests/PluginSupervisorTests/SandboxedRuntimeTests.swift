@@ -165,6 +165,18 @@ final class SandboxedRuntimeTests: XCTestCase {
         await finish(runtime, host)
     }
 
+    func testSustainedTraffic_isDeliveredInOrderWithoutFailure() async throws {
+        let (runtime, host) = try await makeRuntime()
+        let session = try await runtime.createSession(id: "busy")
+        for index in 0..<4000 {
+            let answer = try await session.request(WordCountRequest(text: String(repeating: "w ", count: index % 7)))
+            XCTAssertEqual(answer, index % 7)
+        }
+        let theme = try await session.request(CurrentThemeRequest())
+        XCTAssertEqual(theme, "default")
+        await finish(runtime, host)
+    }
+
     func testMemoryLeak_isKilledAtTheProfilesLimit() async throws {
         let (runtime, host) = try await makeRuntime()
         let session = try await runtime.createSession(id: "leaky")

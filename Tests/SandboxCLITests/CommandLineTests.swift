@@ -1,0 +1,185 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import XCTest
+
+/// `sandboxctl` as an operator uses it: the built executable, a daemon in a temporary directory.
+final class CommandLineTests: XCTestCase {
+    private final class Marker {}
+    private var directory = ""
+    private var daemon: Process?
+
+    private var executable: String {
+        get throws {
+            let runner = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            let bundle = Bundle(for: Marker.self).bundleURL
+            for candidate in [runner, bundle, bundle.deletingLastPathComponent()] {
+                let path = candidate.appendingPathComponent("sandboxctl").path
+                if FileManager.default.isExecutableFile(atPath: path) { return path }
+            }
+            throw XCTSkip("sandboxctl is not built next to the tests")
+        }
+    }
+
+    private var socket: String { directory + "/control.sock" }
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "sandboxctl-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        chmod(directory, 0o755)
+    }
+
+    override func tearDown() {
+        if let daemon, daemon.isRunning {
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func startDaemon() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try executable)
+        process.arguments = ["serve", "--socket", socket, "--log-level", "error"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        daemon = process
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: socket), Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: socket), "the daemon did not create its socket")
+    }
+
+    @discardableResult
+    private func run(_ arguments: [String], as user: [String] = []) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        if user.isEmpty {
+            process.executableURL = URL(fileURLWithPath: try executable)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = user + [try executable] + arguments
+        }
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    private func sessions() throws -> [[String: Any]] {
+        let result = try run(["ls", "--socket", socket, "--json"])
+        XCTAssertEqual(result.status, 0, result.error)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]])
+    }
+
+    func testOperatorStory_spawnListEmitKillListDispose() throws {
+        try startDaemon()
+        XCTAssertEqual(try run(["spawn", "--socket", socket, "--id", "doc-a"]).output, "doc-a\n")
+        XCTAssertEqual(try run(["spawn", "--socket", socket, "--id", "doc-b", "--plugin", "editor", "--plugin", "fault"]).output, "doc-b\n")
+        let table = try run(["ls", "--socket", socket]).output
+        XCTAssertTrue(table.contains("doc-a") && table.contains("doc-b") && table.contains("running"), table)
+
+        let broadcast = try run(["emit", "--socket", socket, "--all", "ThemeChanged", "--payload", #"{"theme":"dark"}"#])
+        XCTAssertEqual(broadcast.status, 0, broadcast.error)
+        XCTAssertTrue(broadcast.output.contains("doc-a\tdelivered\t{\"theme\":\"dark\"}"), broadcast.output)
+        XCTAssertEqual(try run(["request", "--socket", socket, "doc-b", "CurrentThemeRequest"]).output.trimmingCharacters(in: .whitespacesAndNewlines), "\"dark\"")
+
+        let fault = try run(["emit", "--socket", socket, "doc-a", "InjectFault", "--payload", #"{"kind":"exec"}"#])
+        XCTAssertEqual(fault.status, 1)
+        XCTAssertTrue(fault.output.contains("seccompViolation (syscall execve)"), fault.output)
+        let killed = try run(["kill", "--socket", socket, "doc-b"])
+        XCTAssertEqual(killed.output.trimmingCharacters(in: .whitespacesAndNewlines), "killedByOperator (SIGKILL)")
+
+        let listed = try sessions()
+        let causes = Dictionary(uniqueKeysWithValues: listed.map { ($0["id"] as? String ?? "", ($0["lastCause"] as? [String: Any])?["kind"] as? String ?? "") })
+        XCTAssertEqual(causes["doc-a"], "seccompViolation")
+        XCTAssertEqual(causes["doc-b"], "killedByOperator")
+
+        XCTAssertEqual(try run(["spawn", "--socket", socket, "--id", "doc-c"]).status, 0)
+        let disposed = try run(["dispose", "--socket", socket, "doc-c"])
+        XCTAssertEqual(disposed.output.trimmingCharacters(in: .whitespacesAndNewlines), "disposed")
+    }
+
+    func testUnknownSession_isExitCodeOneNamingTheId() throws {
+        try startDaemon()
+        let result = try run(["kill", "--socket", socket, "nope"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.error.contains("no session with id 'nope'"), result.error)
+    }
+
+    func testNoDaemon_isExitCode69WithTheCommandToStartOne() throws {
+        let result = try run(["ls", "--socket", directory + "/absent.sock"])
+        XCTAssertEqual(result.status, 69)
+        XCTAssertTrue(result.error.contains("sandboxctl serve"), result.error)
+    }
+
+    func testMalformedPayload_isAUsageErrorWithThePosition() throws {
+        try startDaemon()
+        let result = try run(["emit", "--socket", socket, "doc", "Event", "--payload", "{bad"])
+        XCTAssertEqual(result.status, 64)
+        XCTAssertTrue(result.error.contains("not valid JSON") && result.error.contains("offset"), result.error)
+    }
+
+    func testBadProfile_namesTheKeyAndValue() throws {
+        let path = directory + "/bad.json"
+        try Data(#"{"name": "bad", "rlimits": {"stackBytes": 1}}"#.utf8).write(to: URL(fileURLWithPath: path))
+        let result = try run(["profile", "check", path])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.error.contains("rlimits.stackBytes") && result.error.contains("unknown key"), result.error)
+        let good = try run(["profile", "check", URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sandbox/profiles/default.json").path])
+        XCTAssertEqual(good.status, 0, good.error)
+    }
+
+    func testAnotherUser_isRefused_byTheSocketModeAndBySO_PEERCRED() throws {
+        guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("needs root and setpriv to act as nobody")
+        }
+        try startDaemon()
+        let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"]
+        let byMode = try run(["ls", "--socket", socket], as: nobody)
+        XCTAssertEqual(byMode.status, 77, byMode.error)
+        XCTAssertTrue(byMode.error.contains("permission denied"), byMode.error)
+        chmod(socket, 0o666)
+        let byCredentials = try run(["ls", "--socket", socket], as: nobody)
+        XCTAssertEqual(byCredentials.status, 77, byCredentials.error)
+        XCTAssertTrue(byCredentials.error.contains("uid 65534 may not control it"), byCredentials.error)
+    }
+
+    func testJSONOutput_parses() throws {
+        try startDaemon()
+        _ = try run(["spawn", "--socket", socket, "--id", "j"])
+        let inspect = try run(["inspect", "--socket", socket, "j", "--json"])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(inspect.output.utf8)) as? [String: Any])
+        XCTAssertEqual(object["id"] as? String, "j")
+        XCTAssertFalse((object["sandboxLayers"] as? [String] ?? []).isEmpty)
+        let doctor = try run(["doctor", "--json"])
+        XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(doctor.output.utf8)) as? [String: Any])
+    }
+
+    func testSIGTERM_disposesEverySessionAndLeavesNoWorker() throws {
+        try startDaemon()
+        for id in ["t1", "t2", "t3"] { _ = try run(["spawn", "--socket", socket, "--id", id]) }
+        let pids = try sessions().compactMap { $0["pid"] as? Int }.map(Int32.init)
+        XCTAssertEqual(pids.count, 3)
+        let daemon = try XCTUnwrap(self.daemon)
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        XCTAssertEqual(daemon.terminationStatus, 0)
+        let deadline = Date().addingTimeInterval(2)
+        while pids.contains(where: { kill($0, 0) == 0 }), Date() < deadline { usleep(10_000) }
+        XCTAssertFalse(pids.contains(where: { kill($0, 0) == 0 }), "a worker outlived its supervisor")
+    }
+
+    func testHelp_listsEveryCommand() throws {
+        let help = try run(["--help"]).output
+        for command in ["demo", "serve", "spawn", "ls", "inspect", "emit", "request", "settings", "dispose", "kill", "logs", "top", "doctor", "profile", "faults"] {
+            XCTAssertTrue(help.contains("  \(command)"), "help lacks \(command)")
+        }
+    }
+}
