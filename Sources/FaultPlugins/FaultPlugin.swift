@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import PluginKit
+import Synchronization
 
 /// Tells the fault plugin in a session to misbehave: `kind` names the fault, `argument` tunes it.
 public struct InjectFault: WireEvent, Equatable {
@@ -19,6 +20,18 @@ public struct FaultyRequest: WireRequest, Equatable {
     public typealias Response = String
     public var kind: String
     public init(kind: String) { self.kind = kind }
+}
+
+/// A sequenced message for soak runs: each session checks it gets every number once, in order.
+public struct SoakTick: WireEvent, Equatable {
+    public var sequence: Int
+    public init(sequence: Int) { self.sequence = sequence }
+}
+
+/// Asks a session what it saw of the ``SoakTick`` stream: how many, the last, and how many arrived out of order.
+public struct SoakReport: WireRequest, Equatable {
+    public typealias Response = [Int]
+    public init() {}
 }
 
 /// A session plugin that misbehaves on command: every way a plugin can crash, hang, leak, flood
@@ -39,6 +52,16 @@ public struct FaultPlugin: SessionPlugin {
         context.on(InjectFault.self, for: id) { envelope in
             try FaultKind.run(envelope.payload.kind, argument: envelope.payload.argument)
         }
+        let seen = Mutex((count: 0, last: -1, disorder: 0))
+        context.on(SoakTick.self, for: id) { envelope in
+            let sequence = envelope.payload.sequence
+            seen.withLock { state in
+                if state.last >= 0 && sequence != state.last + 1 { state.disorder += 1 }
+                state.count += 1
+                state.last = sequence
+            }
+        }
+        context.onRequest(SoakReport.self, for: id) { _ in seen.withLock { [$0.count, $0.last, $0.disorder] } }
         context.onRequest(FaultyRequest.self, for: id) { request in
             try FaultKind.run(request.kind, argument: nil)
             return "survived \(request.kind)"

@@ -34,6 +34,6 @@ struct SandboxCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, ServeCommand.self, SpawnCommand.self, ListCommand.self, InspectCommand.self, EmitCommand.self,
             RequestCommand.self, SettingsCommand.self, DisposeCommand.self, KillCommand.self, LogsCommand.self, TopCommand.self,
-            DoctorCommand.self, ProfileCommand.self, FaultsCommand.self,
+            DoctorCommand.self, ProfileCommand.self, FaultsCommand.self, SoakCommand.self,
         ])
 }

@@ -176,9 +176,17 @@ final class CommandLineTests: XCTestCase {
         XCTAssertFalse(pids.contains(where: { kill($0, 0) == 0 }), "a worker outlived its supervisor")
     }
 
+    func testShortSoak_losesNoMessageWhileFaultsKillSessions() throws {
+        let result = try run(["soak", "--sessions", "4", "--seconds", "6", "--seed", "7"])
+        XCTAssertEqual(result.status, 0, result.output + result.error)
+        XCTAssertTrue(result.output.contains("messages lost:         0"), result.output)
+        XCTAssertTrue(result.output.contains("out of order:          0"), result.output)
+        XCTAssertFalse(result.output.contains("faults injected:       0\n"), result.output)
+    }
+
     func testHelp_listsEveryCommand() throws {
         let help = try run(["--help"]).output
-        for command in ["demo", "serve", "spawn", "ls", "inspect", "emit", "request", "settings", "dispose", "kill", "logs", "top", "doctor", "profile", "faults"] {
+        for command in ["demo", "serve", "spawn", "ls", "inspect", "emit", "request", "settings", "dispose", "kill", "logs", "top", "doctor", "profile", "faults", "soak"] {
             XCTAssertTrue(help.contains("  \(command)"), "help lacks \(command)")
         }
     }
