@@ -93,7 +93,13 @@ public final class ControlClient {
         } catch {
             throw ControlClientError(reason: .failed, message: "cannot encode the request: \(error)")
         }
-        try write(frame)
+        do {
+            try write(frame)
+        } catch {
+            // A supervisor that refuses a peer answers first and closes: read why before giving up.
+            if let refusal = try? readReply(), refusal.done { return refusal }
+            throw error
+        }
         while true {
             let reply = try readReply()
             if reply.id != id && reply.id != 0 { continue }
