@@ -72,10 +72,19 @@ final class WorkerChannel: Sendable {
         state.withLock { $0.pending.removeValue(forKey: id) }?.resume(returning: .failure(failure))
     }
 
+    /// How the reading ended.
+    struct End: Sendable {
+        /// Why, in words.
+        let reason: String
+        /// Whether the supervisor closed its end (end of stream), rather than a failure here.
+        let supervisorClosed: Bool
+    }
+
     /// Reads frames on a dedicated thread, calling `onMessage` for each; `onEnd` once at the end.
-    func startReading(onMessage: @escaping @Sendable (WireMessage) -> Void, onEnd: @escaping @Sendable (String) -> Void) {
+    func startReading(onMessage: @escaping @Sendable (WireMessage) -> Void, onEnd: @escaping @Sendable (End) -> Void) {
         let thread = Thread { [self] in
-            let reason = readLoop(onMessage)
+            let end = readLoop(onMessage)
+            let reason = end.reason
             let waiting = state.withLock { state -> [CheckedContinuation<Reply, Never>] in
                 state.closed = reason
                 defer { state.pending.removeAll() }
@@ -84,14 +93,14 @@ final class WorkerChannel: Sendable {
             for continuation in waiting {
                 continuation.resume(returning: .failure(WireFailure(code: .sessionDead, message: reason)))
             }
-            onEnd(reason)
+            onEnd(end)
         }
         thread.name = "plugin-worker-reader"
         thread.stackSize = 512 * 1024
         thread.start()
     }
 
-    private func readLoop(_ onMessage: @Sendable (WireMessage) -> Void) -> String {
+    private func readLoop(_ onMessage: @Sendable (WireMessage) -> Void) -> End {
         var decoder = FrameDecoder(maximumFrameLength: maximumFrameLength)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
         defer { buffer.deallocate() }
@@ -100,16 +109,16 @@ final class WorkerChannel: Sendable {
             do {
                 count = try socket.read(into: buffer)
             } catch {
-                return "session socket failed: \(error)"
+                return End(reason: "session socket failed: \(error)", supervisorClosed: false)
             }
-            if count == 0 { return "the supervisor closed the session socket" }
+            if count == 0 { return End(reason: "the supervisor closed the session socket", supervisorClosed: true) }
             decoder.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             do {
                 while let body = try decoder.nextFrame() {
                     onMessage(try MessageCodec.decode(body: body))
                 }
             } catch {
-                return "the supervisor sent an invalid frame: \(error)"
+                return End(reason: "the supervisor sent an invalid frame: \(error)", supervisorClosed: false)
             }
         }
     }

@@ -10,16 +10,20 @@ import PluginWire
 /// It greets the supervisor, builds the session scope from `catalog` when the welcome arrives,
 /// and serves the session until it is disposed or the supervisor goes away; it never returns.
 public enum WorkerMain {
+    /// The exit code of a worker whose session socket failed under it (not closed by the supervisor).
+    public static let lostSocketExitCode: Int32 = 70
+
     /// Runs the worker for `context` with the session plugins of `catalog`.
     public static func run(_ context: WorkerContext, catalog: SessionPluginCatalog) -> Never {
         let channel = WorkerChannel(socket: InheritedSocket(descriptor: context.socket))
         let session = WorkerSession(context: context, catalog: catalog, channel: channel)
         channel.startReading(
             onMessage: { session.receive($0) },
-            onEnd: { reason in
-                // Without its supervisor a session has nothing left to do.
-                FileHandle.standardError.write(Data("worker \(context.sessionID): \(reason)\n".utf8))
-                exit(0)
+            onEnd: { end in
+                FileHandle.standardError.write(Data("worker \(context.sessionID): \(end.reason)\n".utf8))
+                // The supervisor hanging up ends the session normally; losing the socket any other
+                // way (plugin code closed it, garbage arrived) is a failure the supervisor must see.
+                exit(end.supervisorClosed ? 0 : lostSocketExitCode)
             })
         session.greet()
         dispatchMain()
