@@ -107,6 +107,36 @@ struct FixtureWorker {
         case "close-socket":
             socket.close()
             while true { usleep(1_000_000) }
+        case "random":
+            // Hostile input: seeded random frames, mixing garbage, truncation, huge lengths and
+            // valid JSON of the wrong shape, written straight to the supervisor.
+            guard case .int(let seed) = emit.payload else { return }
+            var state = UInt64(bitPattern: seed) &+ 0x9E37_79B9_7F4A_7C15
+            func next() -> UInt64 {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                return state
+            }
+            let shapes = [#"{"kind":"emit"}"#, #"{"kind":"pong","id":-1}"#, #"{"kind":"frob","id":1}"#, "[]", "null",
+                          #"{"kind":"emitResult","id":"x","stopped":1}"#, #"{"kind":"log","level":7}"#, "{\"kind\":\"hello\""]
+            var bytes: [UInt8] = []
+            for _ in 0..<(1 + Int(next() % 8)) {
+                switch next() % 4 {
+                case 0:
+                    let body = Array(shapes[Int(next() % UInt64(shapes.count))].utf8)
+                    bytes += [0, 0, UInt8(body.count >> 8), UInt8(body.count & 0xff)] + body
+                case 1:
+                    let count = Int(next() % 64)
+                    bytes += [0, 0, 0, UInt8(count)] + (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
+                case 2:
+                    bytes += (0..<4).map { _ in UInt8(truncatingIfNeeded: next()) }
+                default:
+                    bytes += (0..<Int(next() % 32)).map { _ in UInt8(truncatingIfNeeded: next()) }
+                }
+            }
+            try? socket.write(all: bytes)
+            send(.emitResult(EmitResult(id: emit.id, payload: .int(Int64(bytes.count)), stopped: false)))
         case "deaf":
             // Stop reading forever; the supervisor's queue towards us must not grow without bound.
             while true { usleep(1_000_000) }

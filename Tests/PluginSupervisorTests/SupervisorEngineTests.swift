@@ -179,6 +179,27 @@ final class SupervisorEngineTests: XCTestCase {
         await supervisor.shutdown()
     }
 
+    func testRandomHostileFrames_neverCrashTheSupervisorOrDisturbOthers() async throws {
+        let supervisor = try makeFixtureSupervisor()
+        let witness = try await supervisor.openSession(profile: fixtureProfile, settings: .object([:]))
+        var breaches = 0
+        for seed in 1...40 {
+            let session = try await supervisor.openSession(profile: fixtureProfile, settings: .object([:]))
+            _ = try? await session.emit(event: "random", payload: .int(Int64(seed)), timeout: .seconds(3))
+            _ = try? await session.emit(event: "echo", payload: .int(1), timeout: .seconds(3))
+            if let cause = session.phase == .running ? nil : await session.ended() {
+                XCTAssertTrue([.protocolBreach, .requestTimeout, .heartbeatTimeout].contains(cause.kind), "seed \(seed): \(cause)")
+                breaches += 1
+            } else {
+                _ = await session.kill()
+            }
+            let echoed = try await witness.emit(event: "increment", payload: .object(["n": .int(Int64(seed))]))
+            XCTAssertEqual(echoed.payload, .object(["n": .int(Int64(seed + 1))]), "seed \(seed): the witness session was disturbed")
+        }
+        XCTAssertGreaterThan(breaches, 20, "most random inputs are breaches")
+        await supervisor.shutdown()
+    }
+
     func testHelloThatLiesAboutItsSession_isRefused() async throws {
         let supervisor = try makeFixtureSupervisor(environment: ["FIXTURE_HELLO_SESSION": "someone-else"])
         do {
