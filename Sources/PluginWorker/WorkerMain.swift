@@ -13,10 +13,15 @@ public enum WorkerMain {
     /// The exit code of a worker whose session socket failed under it (not closed by the supervisor).
     public static let lostSocketExitCode: Int32 = 70
 
-    /// Runs the worker for `context` with the session plugins of `catalog`.
-    public static func run(_ context: WorkerContext, catalog: SessionPluginCatalog) -> Never {
+    /// Runs the worker for `context` with the session plugins of `catalog`; `contextFactory`
+    /// builds the session context's host-specific values inside the worker.
+    public static func run(
+        _ context: WorkerContext,
+        catalog: SessionPluginCatalog,
+        contextFactory: @escaping @Sendable (SessionID) -> ContextValues = { _ in ContextValues() }
+    ) -> Never {
         let channel = WorkerChannel(socket: InheritedSocket(descriptor: context.socket))
-        let session = WorkerSession(context: context, catalog: catalog, channel: channel)
+        let session = WorkerSession(context: context, catalog: catalog, channel: channel, contextFactory: contextFactory)
         channel.startReading(
             onMessage: { session.receive($0) },
             onEnd: { end in

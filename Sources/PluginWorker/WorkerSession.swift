@@ -26,9 +26,12 @@ final class WorkerSession: Sendable {
     private let inFlight = InFlightTable()
     private let phase = Mutex<Phase>(.greeting)
     private let logger: Logger
+    private let contextFactory: @Sendable (SessionID) -> ContextValues
 
-    init(context: WorkerContext, catalog: SessionPluginCatalog, channel: WorkerChannel) {
+    init(context: WorkerContext, catalog: SessionPluginCatalog, channel: WorkerChannel,
+         contextFactory: @escaping @Sendable (SessionID) -> ContextValues) {
         self.context = context
+        self.contextFactory = contextFactory
         self.catalog = catalog
         self.channel = channel
         let channelForLogs = channel
@@ -133,6 +136,7 @@ final class WorkerSession: Sendable {
                     catalog: catalog,
                     settings: settings,
                     globalBus: WireGlobalBus(channel: channel),
+                    contextValues: contextFactory(SessionID(context.sessionID)),
                     logger: logger
                 )
                 phase.withLock { $0 = .running(scope) }

@@ -14,6 +14,7 @@ let host = SandboxHost(
 
 // First statement that matters: a worker is confined here and never returns; the host forks its
 // zygote while still single-threaded.
+WorkerMain.preload()
 WorkerBootstrap.start { context in
     WorkerMain.run(context, catalog: host.sessionPlugins)
 }

@@ -6,6 +6,7 @@ import PluginKit
 import PluginSandbox
 import PluginWorker
 
+WorkerMain.preload()
 WorkerBootstrap.start { context in
     WorkerMain.run(context, catalog: BenchPlugins.catalog)
 }

@@ -14,12 +14,15 @@ public final class SessionPluginContext: Sendable {
     public let globalBus: any GlobalBusAccess
     /// The session's logger.
     public let logger: Logger
+    /// Host-specific values, from the host's session context factory.
+    public let values: ContextValues
     let tracker: SubscriptionTracker
     private let currentSettings: Mutex<RuntimeSettings>
 
     init(sessionID: SessionID, bus: EventBus, registry: ServiceRegistry, globalBus: any GlobalBusAccess,
-         settings: RuntimeSettings, logger: Logger, tracker: SubscriptionTracker) {
+         settings: RuntimeSettings, logger: Logger, tracker: SubscriptionTracker, values: ContextValues) {
         self.sessionID = sessionID
+        self.values = values
         self.bus = bus
         self.registry = registry
         self.globalBus = globalBus
@@ -69,12 +72,15 @@ public final class GlobalPluginContext: Sendable {
     public let sessions: SessionBroadcaster
     /// The runtime's logger.
     public let logger: Logger
+    /// Host-specific values, from the runtime's global context factory.
+    public let values: ContextValues
     let tracker: SubscriptionTracker
     private let currentSettings: Mutex<RuntimeSettings>
 
     init(bus: EventBus, registry: ServiceRegistry, sessions: SessionBroadcaster, settings: RuntimeSettings,
-         logger: Logger, tracker: SubscriptionTracker) {
+         logger: Logger, tracker: SubscriptionTracker, values: ContextValues) {
         self.bus = bus
+        self.values = values
         self.registry = registry
         self.sessions = sessions
         self.logger = logger

@@ -40,6 +40,7 @@ public final class PluginRuntime: Sendable {
         sessionPlugins: SessionPluginCatalog = SessionPluginCatalog([]),
         settings: RuntimeSettings = RuntimeSettings(),
         host: any SessionHost = InProcessSessionHost(),
+        globalContextValues: ContextValues = ContextValues(),
         logger: Logger = Logger(label: "plugin-runtime", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws {
         try settings.validate()
@@ -57,7 +58,7 @@ public final class PluginRuntime: Sendable {
         let bus = EventBus(label: "global")
         let tracker = SubscriptionTracker()
         let context = GlobalPluginContext(bus: bus, registry: registry, sessions: SessionBroadcaster(), settings: settings,
-                                          logger: logger, tracker: tracker)
+                                          logger: logger, tracker: tracker, values: globalContextValues)
         let members = globalPlugins.map { plugin in
             ScopeEngine.Member(
                 id: plugin.id, dependencies: plugin.dependencies, flags: plugin.flags,
@@ -100,14 +101,24 @@ public final class PluginRuntime: Sendable {
     // MARK: Sessions
 
     /// Creates a session with the seven steps, in the runtime's host, and lists it in ``sessions``.
-    /// - Parameter attributes: host-specific options, e.g. a sandboxed host's `profile` and `restart`.
-    public func createSession(id: SessionID? = nil, settings: RuntimeSettings? = nil, attributes: [String: String] = [:]) async throws -> PluginSession {
+    /// - Parameters:
+    ///   - attributes: host-specific options, e.g. a sandboxed host's `profile` and `restart`.
+    ///   - contextFactory: builds the session context's host-specific values; a plugin that
+    ///     `require`s a value the factory did not provide fails with a loud configuration error.
+    public func createSession(
+        id: SessionID? = nil,
+        settings: RuntimeSettings? = nil,
+        attributes: [String: String] = [:],
+        contextFactory: (@Sendable (SessionID) -> ContextValues)? = nil
+    ) async throws -> PluginSession {
         let sessionSettings = settings ?? self.settings
         try sessionSettings.validate()
         let phase = state.withLock { $0.phase }
         if case .disposed = phase { throw RuntimeError.disposed }
-        let launch = SessionLaunch(id: id ?? SessionID.make(), settings: sessionSettings, catalog: catalog,
-                                   globalPlugins: attachedPlugins, attributes: attributes)
+        let sessionID = id ?? SessionID.make()
+        let launch = SessionLaunch(id: sessionID, settings: sessionSettings, catalog: catalog,
+                                   globalPlugins: attachedPlugins, attributes: attributes,
+                                   contextValues: contextFactory?(sessionID) ?? ContextValues())
         let handle = try await host.openSession(launch, global: globalBus, runtime: self)
         let session = PluginSession(handle: handle, runtime: self)
         state.withLock { state in

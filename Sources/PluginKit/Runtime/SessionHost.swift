@@ -10,6 +10,10 @@ public struct SessionLaunch: Sendable {
     public let globalPlugins: Set<PluginId>
     /// Host-specific options (a sandboxed host reads `profile` and `restart`); ignored in process.
     public let attributes: [String: String]
+    /// The session's context values, from `createSession(contextFactory:)`. In-process hosts pass them
+    /// on; a sandboxed host cannot (closures do not cross processes): its workers build their own
+    /// with the factory given to `WorkerMain`.
+    public let contextValues: ContextValues
 }
 
 /// Where sessions live: in this process, or in sandboxed worker processes. Plugin code is the
@@ -47,7 +51,8 @@ public struct InProcessSessionHost: SessionHost {
 
     public func openSession(_ launch: SessionLaunch, global: EventBus, runtime: PluginRuntime) async throws -> any SessionHandle {
         let scope = try await SessionScope(id: launch.id, catalog: launch.catalog, settings: launch.settings,
-                                           globalBus: InProcessGlobalBus(bus: global), globalPlugins: launch.globalPlugins)
+                                           globalBus: InProcessGlobalBus(bus: global), globalPlugins: launch.globalPlugins,
+                                           contextValues: launch.contextValues)
         return InProcessSessionHandle(scope: scope)
     }
 }

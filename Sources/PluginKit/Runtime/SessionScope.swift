@@ -18,12 +18,14 @@ public final class SessionScope: Sendable {
     /// Builds and starts the scope.
     /// - Parameters:
     ///   - globalPlugins: ids enabled in the global scope, which session plugins may depend on.
+    ///   - contextValues: the host's values for this session's context (its context factory's output).
     public init(
         id: SessionID,
         catalog: SessionPluginCatalog,
         settings: RuntimeSettings,
         globalBus: any GlobalBusAccess,
         globalPlugins: Set<PluginId> = [],
+        contextValues: ContextValues = ContextValues(),
         logger: Logger = Logger(label: "plugin-session", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws {
         try settings.validate()
@@ -33,7 +35,7 @@ public final class SessionScope: Sendable {
         let bus = EventBus(label: id.rawValue)
         let tracker = SubscriptionTracker()
         let context = SessionPluginContext(sessionID: id, bus: bus, registry: registry, globalBus: globalBus,
-                                           settings: settings, logger: logger, tracker: tracker)
+                                           settings: settings, logger: logger, tracker: tracker, values: contextValues)
         let members = catalog.entries.map { entry -> ScopeEngine.Member in
             let plugin = entry.make()
             return ScopeEngine.Member(

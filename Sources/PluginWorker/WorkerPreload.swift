@@ -1,0 +1,37 @@
+import Foundation
+import PluginKit
+import PluginWire
+
+extension WorkerMain {
+    /// Warms, in the host before it forks its zygote, what every worker does first: encoding and
+    /// decoding each message kind and the settings. Protocol-conformance lookups and metadata are
+    /// then cached in memory every worker inherits copy-on-write, instead of paid per worker.
+    ///
+    /// Runs no plugin code (nothing may run unconfined) and starts no thread (the zygote must be
+    /// forked from a single-threaded process).
+    public static func preload() {
+        let settings = (try? JSONValue(encoding: RuntimeSettings(plugins: ["p": PluginConfig(enabled: true)]))) ?? .null
+        _ = try? settings.decode(as: RuntimeSettings.self)
+        let messages: [WireMessage] = [
+            .hello(Hello(sessionID: "s", pid: 1, plugins: ["p"], sandboxLayers: ["seccomp"])),
+            .welcome(Welcome(sessionID: "s", settings: settings, maximumFrameLength: 1 << 20, heartbeatIntervalMilliseconds: 500, maximumInFlight: 8)),
+            .ready(Ready(enabledPlugins: ["p"], attachedPlugins: ["p"])),
+            .emit(Emit(id: 1, scope: .session, event: "E", payload: .object(["k": .int(1)]))),
+            .emitResult(EmitResult(id: 1, payload: .object(["k": .string("v")]), stopped: false)),
+            .request(Request(id: 2, scope: .global, name: "R", payload: .array([.bool(true), .double(1.5)]))),
+            .response(Response(id: 2, payload: .null, error: WireFailure(code: .notWired, message: "m"))),
+            .settings(SettingsUpdate(id: 3, settings: settings)),
+            .settingsResult(SettingsResult(id: 3, attached: ["p"], detached: [], changed: [])),
+            .ping(Ping(id: 4)), .pong(Pong(id: 4, busy: BusyHandler(event: "E", sinceMilliseconds: 1))),
+            .log(LogRecord(level: "info", message: "m", metadata: ["k": "v"])),
+            .cancel(Cancel(id: 5)), .dispose(Dispose(reason: "r")), .bye(Bye(reason: "r")),
+            .error(WireFailure(code: .internal, message: "m")),
+        ]
+        for message in messages {
+            guard let frame = try? MessageCodec.encodeFrame(message) else { continue }
+            var decoder = FrameDecoder()
+            decoder.append(frame)
+            if let body = try? decoder.nextFrame() { _ = try? MessageCodec.decode(body: body) }
+        }
+    }
+}
