@@ -144,6 +144,10 @@ final class FrameConnection<Message: Sendable>: Sendable {
         case .overflow(let bytes):
             end(.outboundOverflow(bytes: bytes))
             return false
+        case .failed(let error) where error.errno == EPIPE || error.errno == ECONNRESET:
+            // The peer is gone; how it went is for its owner to find out (a worker's pidfd says).
+            end(.closed)
+            return false
         case .failed(let error):
             end(.failed(error))
             return false
@@ -186,7 +190,7 @@ final class FrameConnection<Message: Sendable>: Sendable {
             }
             return nil
         }
-        if let failure { end(.failed(failure)) }
+        if let failure { end(failure.errno == EPIPE || failure.errno == ECONNRESET ? .closed : .failed(failure)) }
     }
 
     private func readAvailable() {

@@ -535,7 +535,8 @@ final class WorkerLink: Sendable {
         case .signaled(let signal, _) where signal == SIGXFSZ:
             return .resourceLimit(signal: signal, "file size limit reached")
         case .signaled(let signal, _):
-            return state.killCause ?? .signaled(signal)
+            // Only SIGKILL can be ours; any other signal is what really ended the worker.
+            return .signaled(signal)
         case .exited(let code) where code == 0 && disposing:
             return .disposed
         case .exited(let code):

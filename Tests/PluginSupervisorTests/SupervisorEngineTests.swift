@@ -187,7 +187,7 @@ final class SupervisorEngineTests: XCTestCase {
             let session = try await supervisor.openSession(profile: fixtureProfile, settings: .object([:]))
             _ = try? await session.emit(event: "random", payload: .int(Int64(seed)), timeout: .seconds(3))
             _ = try? await session.emit(event: "echo", payload: .int(1), timeout: .seconds(3))
-            if let cause = session.phase == .running ? nil : await session.ended() {
+            if let cause = await Self.end(of: session, within: .seconds(2)) {
                 XCTAssertTrue([.protocolBreach, .requestTimeout, .heartbeatTimeout].contains(cause.kind), "seed \(seed): \(cause)")
                 breaches += 1
             } else {
@@ -198,6 +198,16 @@ final class SupervisorEngineTests: XCTestCase {
         }
         XCTAssertGreaterThan(breaches, 20, "most random inputs are breaches")
         await supervisor.shutdown()
+    }
+
+    /// The session's end, or nil if it is still running after `limit`.
+    static func end(of session: SandboxedSession, within limit: Duration) async -> ExitCause? {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if case .ended(let cause) = session.phase { return cause }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
     }
 
     func testHelloThatLiesAboutItsSession_isRefused() async throws {
