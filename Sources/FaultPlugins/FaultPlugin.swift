@@ -74,7 +74,7 @@ enum FaultKind: String, CaseIterable {
     case segfault, fatalError, precondition, abort, exit, stackOverflow, endlessLoop
     case memoryLeak, fdLeak, threadBomb, fork, network, exec, readOutside, writeOutside
     case ptraceSupervisor, signalSupervisor, garbageBytes, oversizedFrame, frameFlood, partialFrame
-    case lieAboutSession, closeSocket, neverRead, throwError
+    case lieAboutSession, closeSocket, neverRead, throwError, hugeAllocation
 
     /// The session socket's descriptor in a worker.
     static let sessionSocket: Int32 = 3
@@ -169,6 +169,11 @@ enum FaultKind: String, CaseIterable {
             while true { sleep(60) }
         case .throwError:
             throw Thrown(description: "the fault plugin threw on command")
+        case .hugeAllocation:
+            // 8 GiB of address space at once: RLIMIT_AS must refuse it, cleanly.
+            let address = mmap(nil, 8 << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            if address == MAP_FAILED { throw Thrown(description: "mmap of 8 GiB failed: errno \(errno)") }
+            munmap(address, 8 << 30)
         }
     }
 

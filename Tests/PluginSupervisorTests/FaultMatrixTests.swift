@@ -33,6 +33,7 @@ final class FaultMatrixTests: XCTestCase {
         ("lieAboutSession", .ends(.protocolBreach, detail: "second hello")), ("closeSocket", .ends(.exited, detail: nil)),
         ("network", .refused("errno 13")), ("readOutside", .refused("errno 13")), ("writeOutside", .refused("errno 13")),
         ("fdLeak", .refused("errno 24")), ("throwError", .refused("threw on command")),
+        ("hugeAllocation", .refused("errno 12")),
     ]
 
     func testMatrix_coversEveryFaultTheFaultPluginKnows() {

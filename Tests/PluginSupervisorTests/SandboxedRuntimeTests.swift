@@ -177,6 +177,20 @@ final class SandboxedRuntimeTests: XCTestCase {
         await finish(runtime, host)
     }
 
+    func testThreadBomb_isCappedByTheWorkersProcessLimit() async throws {
+        let (runtime, host) = try await makeRuntime()
+        let session = try await runtime.createSession(id: "bomb")
+        let pid = try XCTUnwrap(host.supervisor.session("bomb")?.pid)
+        _ = try? await session.emit(InjectFault(kind: "threadBomb"))
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let threads = status.split(separator: "\n").first { $0.hasPrefix("Threads:") }
+            .flatMap { Int($0.split(separator: "\t").last ?? "") } ?? .max
+        XCTAssertLessThanOrEqual(threads, 64, "RLIMIT_NPROC of the default profile is 64 per worker")
+        let theme = try await session.request(CurrentThemeRequest())
+        XCTAssertEqual(theme, "default", "the session survives its refused threads")
+        await finish(runtime, host)
+    }
+
     func testMemoryLeak_isKilledAtTheProfilesLimit() async throws {
         let (runtime, host) = try await makeRuntime()
         let session = try await runtime.createSession(id: "leaky")
