@@ -3,7 +3,7 @@ import Synchronization
 
 /// What a session plugin sees of its session: the session's own bus and registry, the global bus
 /// (only wire events cross), the settings, a logger.
-public final class SessionPluginContext: Sendable {
+public final class SessionPluginContext: PluginContext {
     /// The session.
     public let sessionID: SessionID
     /// The session's own bus.
@@ -40,30 +40,16 @@ public final class SessionPluginContext: Sendable {
     /// `plugin`'s configuration.
     public func config(for plugin: PluginId) -> ConfigNode { ConfigNode(settings.plugins[plugin]?.config ?? [:]) }
 
-    /// Subscribes on the session bus on behalf of `plugin`; cancelled after the plugin detaches.
+    /// Records `subscription` as `plugin`'s; it is cancelled after the plugin detaches.
     @discardableResult
-    public func on<E: Sendable>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
-                                _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
-        tracker.track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
+    public func track(_ subscription: Subscription, for plugin: PluginId) -> Subscription {
+        tracker.track(subscription, for: plugin)
     }
 
-    /// Subscribes a wire event on the session bus on behalf of `plugin` (reachable by wire name).
-    @discardableResult
-    public func on<E: WireEvent>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
-                                 _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
-        tracker.track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
-    }
-
-    /// Answers a wire request on the session bus on behalf of `plugin`.
-    @discardableResult
-    public func onRequest<R: WireRequest>(_ type: R.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
-                                          _ handler: @escaping @Sendable (R) async throws -> R.Response?) -> Subscription {
-        tracker.track(bus.onRequest(type, priority: priority, identifier: identifier, handler), for: plugin)
-    }
 }
 
 /// What a global plugin sees: the global bus and registry, every live session, settings, a logger.
-public final class GlobalPluginContext: Sendable {
+public final class GlobalPluginContext: PluginContext {
     /// The global bus.
     public let bus: EventBus
     /// The global registry.
@@ -97,24 +83,42 @@ public final class GlobalPluginContext: Sendable {
     /// `plugin`'s configuration.
     public func config(for plugin: PluginId) -> ConfigNode { ConfigNode(settings.plugins[plugin]?.config ?? [:]) }
 
-    /// Subscribes on the global bus on behalf of `plugin`; cancelled after it detaches.
+    /// Records `subscription` as `plugin`'s; it is cancelled after the plugin detaches.
+    @discardableResult
+    public func track(_ subscription: Subscription, for plugin: PluginId) -> Subscription {
+        tracker.track(subscription, for: plugin)
+    }
+
+}
+
+/// What global and session contexts share: a bus, and subscriptions tracked per plugin.
+public protocol PluginContext: Sendable {
+    /// The scope's bus: the global bus, or the session's own.
+    var bus: EventBus { get }
+    /// Records `subscription` as `plugin`'s; it is cancelled after the plugin detaches.
+    @discardableResult
+    func track(_ subscription: Subscription, for plugin: PluginId) -> Subscription
+}
+
+extension PluginContext {
+    /// Subscribes on the scope's bus on behalf of `plugin`; cancelled after the plugin detaches.
     @discardableResult
     public func on<E: Sendable>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
                                 _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
-        tracker.track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
+        track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
     }
 
-    /// Subscribes a wire event (reachable from sessions by wire name) on behalf of `plugin`.
+    /// Subscribes a wire event (reachable across processes by its wire name) on behalf of `plugin`.
     @discardableResult
     public func on<E: WireEvent>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
                                  _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
-        tracker.track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
+        track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
     }
 
-    /// Answers a wire request on the global bus on behalf of `plugin`.
+    /// Answers a wire request on the scope's bus on behalf of `plugin`.
     @discardableResult
     public func onRequest<R: WireRequest>(_ type: R.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
                                           _ handler: @escaping @Sendable (R) async throws -> R.Response?) -> Subscription {
-        tracker.track(bus.onRequest(type, priority: priority, identifier: identifier, handler), for: plugin)
+        track(bus.onRequest(type, priority: priority, identifier: identifier, handler), for: plugin)
     }
 }
