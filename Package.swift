@@ -34,6 +34,13 @@ let package = Package(
         .target(name: "PluginWire"),
         .testTarget(name: "PluginWireTests", dependencies: ["PluginWire"]),
 
+        // MARK: System calls (swift-system descriptors, one retrying wrapper, C shims named for what they do)
+        .target(name: "CDescriptorCalls"),
+        .target(
+            name: "PluginSystem",
+            dependencies: ["CDescriptorCalls", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+
         // MARK: Confinement
         .systemLibrary(
             name: "CSeccomp",
@@ -44,7 +51,7 @@ let package = Package(
         .target(
             name: "PluginSandbox",
             dependencies: [
-                "CSeccomp", "CSandboxReporter",
+                "CSeccomp", "CSandboxReporter", "PluginSystem",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -64,7 +71,7 @@ let package = Package(
         .target(
             name: "PluginSupervisor",
             dependencies: [
-                "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge", "CSupervisorShims",
+                "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge", "PluginSystem", "CSupervisorShims",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,0 +1,137 @@
+#define _GNU_SOURCE
+#include "descriptor_calls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define RESULT(expression) do { long rc_ = (long)(expression); return rc_ < 0 ? -errno : rc_; } while (0)
+
+int psd_epoll_create(void) { RESULT(epoll_create1(EPOLL_CLOEXEC)); }
+
+static int control(int epoll, int operation, int fd, uint32_t events, uint64_t token) {
+    struct epoll_event event = { .events = events, .data = { .u64 = token } };
+    RESULT(epoll_ctl(epoll, operation, fd, &event));
+}
+
+int psd_epoll_add(int epoll, int fd, uint32_t events, uint64_t token) {
+    return control(epoll, EPOLL_CTL_ADD, fd, events, token);
+}
+
+int psd_epoll_modify(int epoll, int fd, uint32_t events, uint64_t token) {
+    return control(epoll, EPOLL_CTL_MOD, fd, events, token);
+}
+
+int psd_epoll_remove(int epoll, int fd) { RESULT(epoll_ctl(epoll, EPOLL_CTL_DEL, fd, NULL)); }
+
+int psd_epoll_wait(int epoll, struct psd_ready_event *ready, int capacity, int timeout_ms) {
+    struct epoll_event events[1024];
+    if (capacity > 1024) capacity = 1024;
+    int count = epoll_wait(epoll, events, capacity, timeout_ms);
+    if (count < 0) return -errno;
+    for (int index = 0; index < count; index++) {
+        ready[index].token = events[index].data.u64;
+        ready[index].events = events[index].events;
+    }
+    return count;
+}
+
+int psd_eventfd(void) { RESULT(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)); }
+
+int psd_socketpair(int type, int fds[2]) { RESULT(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds)); }
+
+int psd_pipe(int fds[2]) { RESULT(pipe2(fds, O_CLOEXEC)); }
+
+int psd_set_pipe_size(int fd, int bytes) { RESULT(fcntl(fd, F_SETPIPE_SZ, bytes)); }
+
+int psd_set_nonblocking(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -errno;
+    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    RESULT(fcntl(fd, F_SETFL, flags));
+}
+
+int psd_close_range(unsigned int first, unsigned int last) { RESULT(syscall(SYS_close_range, first, last, 0U)); }
+
+int psd_accept(int listener) { RESULT(accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)); }
+
+int psd_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) < 0) return -errno;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    *gid = credentials.gid;
+    return 0;
+}
+
+int psd_readable_bytes(int fd) {
+    int count = 0;
+    if (ioctl(fd, FIONREAD, &count) < 0) return -errno;
+    return count;
+}
+
+ssize_t psd_send(int fd, const void *buffer, size_t length) { RESULT(send(fd, buffer, length, MSG_NOSIGNAL)); }
+
+ssize_t psd_read(int fd, void *buffer, size_t length) { RESULT(read(fd, buffer, length)); }
+
+ssize_t psd_send_with_descriptors(int socket, const void *buffer, size_t length, const int *fds, int count) {
+    if (count < 0 || count > PS_MAX_PASSED_DESCRIPTORS) return -EINVAL;
+    struct iovec vector = { .iov_base = (void *)buffer, .iov_len = length };
+    union { char bytes[CMSG_SPACE(sizeof(int) * PS_MAX_PASSED_DESCRIPTORS)]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof(control));
+    struct msghdr message;
+    memset(&message, 0, sizeof(message));
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    if (count > 0) {
+        message.msg_control = control.bytes;
+        message.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)count);
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)count);
+        memcpy(CMSG_DATA(header), fds, sizeof(int) * (size_t)count);
+    }
+    RESULT(sendmsg(socket, &message, MSG_NOSIGNAL));
+}
+
+ssize_t psd_receive_with_descriptors(int socket, void *buffer, size_t length, int *fds, int capacity, int *count) {
+    *count = 0;
+    struct iovec vector = { .iov_base = buffer, .iov_len = length };
+    union { char bytes[CMSG_SPACE(sizeof(int) * PS_MAX_PASSED_DESCRIPTORS)]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof(control));
+    struct msghdr message;
+    memset(&message, 0, sizeof(message));
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof(control.bytes);
+    ssize_t received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    if (received < 0) return -errno;
+    int taken = 0;
+    int overflow = (message.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        int incoming = (int)((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int *data = (int *)CMSG_DATA(header);
+        for (int index = 0; index < incoming; index++) {
+            int fd;
+            memcpy(&fd, data + index, sizeof(int));
+            if (taken < capacity) fds[taken++] = fd;
+            else { close(fd); overflow = 1; }
+        }
+    }
+    if (overflow) {
+        for (int index = 0; index < taken; index++) close(fds[index]);
+        return -EMSGSIZE;
+    }
+    *count = taken;
+    return received;
+}
