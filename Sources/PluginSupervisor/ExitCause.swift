@@ -14,6 +14,7 @@ public struct ExitCause: Sendable, Hashable, Codable, CustomStringConvertible {
             case disposed, exited, signaled, seccompViolation, memoryLimit, resourceLimit
             case heartbeatTimeout, requestTimeout, protocolBreach, killedByOperator
             case supervisorShutdown, spawnFailed, handshakeFailed, confinementFailed
+            case startFailed, cpuBudget, pluginLoadFailed
         }
 
         private let value: Value
@@ -47,6 +48,14 @@ public struct ExitCause: Sendable, Hashable, Codable, CustomStringConvertible {
         public static let handshakeFailed = Kind(.handshakeFailed)
         /// The worker could not engage a confinement layer its profile requires.
         public static let confinementFailed = Kind(.confinementFailed)
+        /// The session could not start in its worker: a plugin failed to attach, or its settings
+        /// were refused. ``ExitCause/detail`` has the worker's report.
+        public static let startFailed = Kind(.startFailed)
+        /// The session used more CPU time than its profile's budget allows.
+        public static let cpuBudget = Kind(.cpuBudget)
+        /// A plugin library could not be loaded into the worker (missing, tampered, incompatible,
+        /// or its load-time code failed).
+        public static let pluginLoadFailed = Kind(.pluginLoadFailed)
 
         public var description: String { value.rawValue }
 
@@ -111,6 +120,13 @@ public struct ExitCause: Sendable, Hashable, Codable, CustomStringConvertible {
     public static func handshakeFailed(_ detail: String) -> ExitCause { ExitCause(kind: .handshakeFailed, detail: detail) }
     /// A required confinement layer could not be engaged.
     public static func confinementFailed(_ detail: String) -> ExitCause { ExitCause(kind: .confinementFailed, detail: detail) }
+
+    /// The session could not start in its worker; `detail` is the worker's report.
+    public static func startFailed(_ detail: String) -> ExitCause { ExitCause(kind: .startFailed, detail: detail) }
+    /// The session passed its CPU budget.
+    public static func cpuBudget(_ detail: String) -> ExitCause { ExitCause(kind: .cpuBudget, signal: SIGKILL, detail: detail) }
+    /// A plugin library could not be loaded.
+    public static func pluginLoadFailed(_ detail: String) -> ExitCause { ExitCause(kind: .pluginLoadFailed, detail: detail) }
 
     /// Whether this ending is a failure of the session (what a restart policy reacts to),
     /// as opposed to an ending someone asked for.

@@ -1,0 +1,393 @@
+import DequeModule
+import Foundation
+import Logging
+import PluginSandbox
+import PluginWire
+import Synchronization
+
+/// The supervisor engine: spawns confined workers, keeps the session table, routes their
+/// traffic, watches their health and reports every ending.
+///
+/// Sessions are spread over a few event loops (one per core, at most four); each session and its
+/// worker live on one loop and are only touched there. ``run()`` is the engine's service: it
+/// routes the workers' `globalBus` calls into the runtime, publishes lifecycle changes in order,
+/// replaces crashed workers and refills the spare pool. The engine survives anything a worker
+/// sends or does.
+final class Supervisor: Sendable {
+    /// How the engine is set up.
+    struct Configuration: Sendable {
+        var spawner: WorkerSpawner
+        var router: any GlobalRouter
+        var limits: @Sendable (SandboxProfile) -> WorkerLimits = { WorkerLimits(profile: $0) }
+        var inboundPolicy = InboundPolicy()
+        var permissions = GlobalPermissions.any
+        var cgroups: CgroupController?
+        var loopCount = min(4, max(2, ProcessInfo.processInfo.activeProcessorCount))
+        var healthInterval: Duration = .milliseconds(100)
+        /// Warm spares kept per profile that has been used (0: none).
+        var sparesPerProfile = 1
+        var workerEnvironment: [String: String] = [:]
+        var logger = Logger(label: "plugin-supervisor", factory: { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    /// Work the engine's service performs off the loops.
+    enum Work: Sendable {
+        case global(GlobalCall, LoopBound<WorkerLink>)
+        case respawn(SupervisedSession)
+        case refillSpares(SandboxProfile)
+    }
+
+    private struct Table {
+        var live: [String: SupervisedSession] = [:]
+        var order: [String] = []
+        var reserved: Set<String> = []
+        var ended = Deque<SupervisedSession>()
+        var shuttingDown = false
+        var nextLoop = 0
+    }
+
+    /// How many ended sessions the table remembers (with their cause and log).
+    static let endedHistory = 64
+
+    let configuration: Configuration
+    let loops: [EventLoop]
+    private let table = Mutex(Table())
+    private let spares: SparePool
+    private let work: AsyncStream<Work>
+    private let workInput: AsyncStream<Work>.Continuation
+    private let lifecycleOutput: AsyncStream<SessionLifecycle>
+    private let lifecycleInput: AsyncStream<SessionLifecycle>.Continuation
+    private let subscribers = Mutex<[Int: AsyncStream<SessionLifecycle>.Continuation]>([:])
+    private let serving = Atomic<Bool>(false)
+    /// Receives every lifecycle change in order (the runtime publishes them on the global bus).
+    let lifecycleHandler: Mutex<(@Sendable (SessionLifecycle) async -> Void)?> = Mutex(nil)
+
+    init(configuration: Configuration) throws(SystemCallError) {
+        self.configuration = configuration
+        var loops: [EventLoop] = []
+        for index in 0..<max(1, configuration.loopCount) {
+            loops.append(try EventLoop(name: "supervisor-loop-\(index)"))
+        }
+        self.loops = loops
+        self.spares = SparePool(perProfile: configuration.sparesPerProfile)
+        (work, workInput) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (lifecycleOutput, lifecycleInput) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        for loop in loops { startHealthTicks(on: loop) }
+    }
+
+    // MARK: The service
+
+    /// Runs the engine's off-loop work until ``shutdown()``: `globalBus` calls, lifecycle
+    /// publication (in order), restarts and spare refills.
+    func run() async {
+        serving.store(true, ordering: .releasing)
+        defer { serving.store(false, ordering: .releasing) }
+        await withDiscardingTaskGroup { group in
+            group.addTask { [lifecycleOutput] in
+                for await change in lifecycleOutput { await self.deliver(change) }
+            }
+            for await item in work {
+                group.addTask { await self.perform(item) }
+            }
+        }
+    }
+
+    private func perform(_ item: Work) async {
+        switch item {
+        case .global(let call, let link): await routeNow(call, link: link)
+        case .respawn(let session): await respawnNow(session)
+        case .refillSpares(let profile): await refill(profile)
+        }
+    }
+
+    // MARK: Sessions
+
+    /// Spawns (or takes a warm spare for) a new session and waits until its plugins are attached.
+    func openSession(id: String, profile: SandboxProfile, settings: RawJSON, globalPlugins: [String],
+                     restartPolicy: RestartPolicy) async throws(SessionError) -> SupervisedSession {
+        try table.withLock { (table) throws(SessionError) in
+            if table.shuttingDown { throw SessionError(code: .spawn, sessionID: id, message: "the supervisor is shutting down") }
+            if table.live[id] != nil || table.reserved.contains(id) {
+                throw SessionError(code: .spawn, sessionID: id, message: "session id '\(id)' is already in use")
+            }
+            table.reserved.insert(id)
+        }
+        defer { table.withLock { _ = $0.reserved.remove(id) } }
+        let spare = spares.take(profile)
+        let loop = spare?.loop ?? nextLoop()
+        let session = await loop.submit { [self] in
+            SupervisedSession(id: id, profile: profile, restartPolicy: restartPolicy, settings: settings,
+                              globalPlugins: globalPlugins, loop: loop, supervisor: self, logger: configuration.logger)
+        }
+        let link: WorkerLink
+        if let spare {
+            link = spare
+            await loop.submit { session.adopt(spare, isSpare: true) }
+        } else {
+            do {
+                link = try await spawnWorker(profile: profile, assignment: session.coldAssignment, on: loop)
+            } catch {
+                await loop.submit { session.respawnFailed(error) }
+                throw error
+            }
+            await loop.submit { [self] in
+                session.adopt(link, isSpare: false)
+                hosted(on: loop).insert(session)
+                link.start()
+            }
+        }
+        if spare != nil { await loop.submit { [self] in hosted(on: loop).insert(session) } }
+        requestSpares(profile)
+        switch await link.awaitReady() {
+        case .success:
+            table.withLock { table in
+                table.live[id] = session
+                table.order.append(id)
+            }
+            return session
+        case .failure(let error):
+            throw error
+        }
+    }
+
+    /// Spawns a worker for `assignment` (nil: a spare) and builds its link on `loop` (not started).
+    private func spawnWorker(profile: SandboxProfile, assignment: SessionAssignment?, on loop: EventLoop) async throws(SessionError) -> WorkerLink {
+        let sessionID = assignment?.sessionID ?? "(spare)"
+        let cgroup: WorkerCgroup?
+        do {
+            cgroup = try configuration.cgroups?.createWorkerGroup(name: "w\(CorrelationID.next())", limits: profile.resources ?? ResourceSection())
+        } catch {
+            throw SessionError(code: .spawn, sessionID: sessionID, message: "could not create a cgroup for session \(sessionID): \(error)",
+                               cause: .spawnFailed("\(error)"))
+        }
+        let spawned: SpawnedWorker
+        do {
+            spawned = try await configuration.spawner.spawn(SpawnRequest(
+                sessionID: assignment?.sessionID, profile: profile, environment: configuration.workerEnvironment,
+                joinDescriptors: cgroup?.joinDescriptors ?? []))
+        } catch {
+            cgroup?.destroy()
+            throw SessionError(code: .spawn, sessionID: sessionID, message: "could not spawn a worker for session \(sessionID): \(error)",
+                               cause: .spawnFailed("\(error)"))
+        }
+        let configuration = self.configuration
+        return await loop.submit {
+            WorkerLink(loop: loop, worker: spawned, profile: profile, limits: configuration.limits(profile),
+                       policy: configuration.inboundPolicy, permissions: configuration.permissions, cgroup: cgroup,
+                       assignment: assignment, logger: configuration.logger)
+        }
+    }
+
+    /// Asks the service for a replacement worker for `session`.
+    func respawn(_ session: SupervisedSession) {
+        workInput.yield(.respawn(session))
+    }
+
+    private func respawnNow(_ session: SupervisedSession) async {
+        let loop = session.loop
+        do {
+            let link = try await spawnWorker(profile: session.profile, assignment: await loop.submit { session.coldAssignment }, on: loop)
+            await loop.submit {
+                session.adopt(link, isSpare: false)
+                link.start()
+            }
+        } catch {
+            await loop.submit { session.respawnFailed(error) }
+        }
+    }
+
+    /// The live session with `id`.
+    func session(_ id: String) -> SupervisedSession? {
+        table.withLock { $0.live[id] }
+    }
+
+    /// The live sessions, oldest first.
+    var sessions: [SupervisedSession] {
+        table.withLock { table in table.order.compactMap { table.live[$0] } }
+    }
+
+    /// The most recently ended sessions, oldest first (at most ``endedHistory``).
+    var endedSessions: [SupervisedSession] {
+        table.withLock { Array($0.ended) }
+    }
+
+    /// The live or recently ended session with `id`.
+    func anySession(_ id: String) -> SupervisedSession? {
+        table.withLock { table in table.live[id] ?? table.ended.last { $0.id == id } }
+    }
+
+    /// Called by a session once it is over for good (on its loop).
+    func sessionFinished(_ session: SupervisedSession, cause: ExitCause) {
+        hosted(on: session.loop).remove(session)
+        table.withLock { table in
+            guard table.live.removeValue(forKey: session.id) != nil else { return }
+            table.order.removeAll { $0 == session.id }
+            table.ended.append(session)
+            while table.ended.count > Self.endedHistory { table.ended.removeFirst() }
+        }
+    }
+
+    private func nextLoop() -> EventLoop {
+        let index = table.withLock { table -> Int in
+            defer { table.nextLoop += 1 }
+            return table.nextLoop % loops.count
+        }
+        return loops[index]
+    }
+
+    // MARK: Broadcast
+
+    /// Emits one event into every live session at once: the frame is encoded once and the same
+    /// bytes are written to every worker. Completes when each answered or failed.
+    func broadcast(event: String, payload: RawJSON, identifier: String?, timeout: Duration?) async -> [(String, Result<WireMessage, SessionError>)] {
+        let targets = sessions
+        guard !targets.isEmpty else { return [] }
+        let id = CorrelationID.next()
+        let frame: [UInt8]
+        do {
+            frame = try MessageCodec.encodeFrame(.emit(Emit(id: id, scope: .session, event: event, identifier: identifier, payload: payload)))
+        } catch {
+            let failure = SessionError(code: .invalidPayload, sessionID: "-", message: "could not encode \(event): \(error)")
+            return targets.map { ($0.id, .failure(failure)) }
+        }
+        let collector = BroadcastCollector(count: targets.count)
+        let byLoop = Dictionary(grouping: targets.enumerated(), by: { ObjectIdentifier($0.element.loop) })
+        let results = await collector.collect {
+            for group in byLoop.values {
+                let loop = group[0].element.loop
+                let slots = group.map { ($0.offset, $0.element) }
+                loop.execute {
+                    for (slot, session) in slots {
+                        session.deliver(id, frame: frame, what: "emit \(event)", timeout: timeout, collector: collector, slot: slot)
+                    }
+                }
+            }
+        }
+        return zip(targets, results).map { ($0.id, $1) }
+    }
+
+    // MARK: Global calls
+
+    /// Hands a worker's `globalBus` call to the service (from the worker's loop).
+    func route(_ call: GlobalCall, from link: WorkerLink) {
+        guard serving.load(ordering: .acquiring) else {
+            let failure = WireFailure(code: .internal, message: "the sandbox service is not running: run it (Sandbox.withRuntime or SandboxService) to route globalBus traffic")
+            return link.reply(GlobalRouting.failureReply(to: call, failure), to: call.id)
+        }
+        workInput.yield(.global(call, LoopBound(link, loop: link.loop)))
+    }
+
+    private func routeNow(_ call: GlobalCall, link: LoopBound<WorkerLink>) async {
+        let reply = await GlobalRouting.answer(call, router: configuration.router)
+        link.loop.execute { link.value.reply(reply, to: call.id) }
+    }
+
+    // MARK: Lifecycle
+
+    /// Publishes a lifecycle change (from a loop; delivered in order by the service).
+    func publish(_ change: SessionLifecycle) {
+        lifecycleInput.yield(change)
+    }
+
+    private func deliver(_ change: SessionLifecycle) async {
+        for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.yield(change) }
+        if let handler = lifecycleHandler.withLock({ $0 }) { await handler(change) }
+    }
+
+    /// Every lifecycle change from now on (for `sandboxctl events`).
+    func lifecycleChanges() -> AsyncStream<SessionLifecycle> {
+        let (stream, continuation) = AsyncStream<SessionLifecycle>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        let key = Int(CorrelationID.next())
+        subscribers.withLock { $0[key] = continuation }
+        continuation.onTermination = { [weak self] _ in _ = self?.subscribers.withLock { $0.removeValue(forKey: key) } }
+        return stream
+    }
+
+    // MARK: Spares
+
+    private func requestSpares(_ profile: SandboxProfile) {
+        guard configuration.sparesPerProfile > 0, spares.wantsMore(profile) else { return }
+        workInput.yield(.refillSpares(profile))
+    }
+
+    private func refill(_ profile: SandboxProfile) async {
+        while spares.beginRefill(profile) {
+            let loop = nextLoop()
+            do {
+                let link = try await spawnWorker(profile: profile, assignment: nil, on: loop)
+                await loop.submit { [spares] in
+                    link.owner = spares
+                    link.start()
+                }
+                spares.endRefill(profile)
+            } catch {
+                spares.endRefill(profile)
+                configuration.logger.warning("could not spawn a spare worker", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
+                return
+            }
+        }
+    }
+
+    /// Spawns spare workers for `profile` ahead of need (the host calls it for its profiles).
+    func prewarm(_ profile: SandboxProfile) {
+        spares.enable(profile)
+        requestSpares(profile)
+    }
+
+    // MARK: Health
+
+    private func startHealthTicks(on loop: EventLoop) {
+        let interval = configuration.healthInterval
+        loop.execute { [self] in
+            func tick() {
+                let now = ContinuousClock.now
+                let lag = loop.lag
+                for session in hosted(on: loop).sessions { session.tick(now: now, loopLag: lag) }
+                loop.schedule(at: now + interval, tick)
+            }
+            loop.schedule(at: .now + interval, tick)
+        }
+    }
+
+    private let hostedSessions = Mutex<[ObjectIdentifier: LoopSessions]>([:])
+
+    /// The sessions hosted on `loop` (loop thread only).
+    private func hosted(on loop: EventLoop) -> LoopSessions {
+        hostedSessions.withLock { map in
+            if let existing = map[ObjectIdentifier(loop)] { return existing }
+            let created = LoopSessions()
+            map[ObjectIdentifier(loop)] = created
+            return created
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Disposes every session, drains the service and stops the loops.
+    func shutdown(timeout: Duration = .seconds(2)) async {
+        let targets = table.withLock { table -> [SupervisedSession] in
+            table.shuttingDown = true
+            return table.order.compactMap { table.live[$0] }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for session in targets { group.addTask { _ = await session.dispose(timeout: timeout) } }
+        }
+        for link in spares.drain() {
+            await link.loop.submit { link.kill(.supervisorShutdown) }
+        }
+        workInput.finish()
+        lifecycleInput.finish()
+        for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.finish() }
+        for loop in loops { await loop.shutdown() }
+    }
+}
+
+/// The sessions one loop hosts, for its health ticks (touched on that loop only).
+final class LoopSessions: @unchecked Sendable {
+    // @unchecked: only the owning loop's thread reads or writes `members`.
+    private var members: [ObjectIdentifier: SupervisedSession] = [:]
+
+    func insert(_ session: SupervisedSession) { members[ObjectIdentifier(session)] = session }
+    func remove(_ session: SupervisedSession) { members[ObjectIdentifier(session)] = nil }
+    var sessions: Dictionary<ObjectIdentifier, SupervisedSession>.Values { members.values }
+}

@@ -1,0 +1,641 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+import PluginSandbox
+import PluginSystem
+import PluginWire
+import SystemPackage
+
+/// What waits for a reply from a worker.
+enum ReplyWaiter {
+    /// One caller's continuation.
+    case call(CheckedContinuation<Result<WireMessage, SessionError>, Never>)
+    /// One slot of a broadcast.
+    case broadcast(BroadcastCollector, slot: Int)
+}
+
+/// A `globalBus` call a worker made, with the sender the supervisor knows it to be.
+struct GlobalCall: Sendable {
+    /// The worker's correlation id.
+    let id: UInt64
+    /// The sending session, as the supervisor assigned it (never as the worker claims).
+    let sessionID: String
+    /// The emit or request.
+    let message: WireMessage
+}
+
+/// Who owns a ``WorkerLink`` and hears about it, on the link's loop.
+protocol WorkerLinkOwner: AnyObject {
+    /// The worker greeted without a session: it is a spare.
+    func workerBecameSpare(_ link: WorkerLink)
+    /// The worker's session is up (its plugins are attached).
+    func workerStarted(_ link: WorkerLink, ready: Ready)
+    /// The worker made a `globalBus` call; the owner answers through ``WorkerLink/reply(_:)``.
+    func worker(_ link: WorkerLink, called call: GlobalCall)
+    /// The worker cancelled its call `id`.
+    func worker(_ link: WorkerLink, cancelled id: UInt64)
+    /// The worker logged or printed something, or the supervisor noted something about it.
+    func worker(_ link: WorkerLink, logged entry: SessionLogEntry)
+    /// The worker's output pipe delivered bytes.
+    func worker(_ link: WorkerLink, printed bytes: UnsafeRawBufferPointer)
+    /// The worker was reaped; `cause` is final.
+    func workerEnded(_ link: WorkerLink, cause: ExitCause)
+}
+
+/// One live worker process, seen from the supervisor, on one ``EventLoop``: its descriptors
+/// (session socket, pidfd, output pipe, bootstrap channel, seccomp listener), its state machine,
+/// the calls waiting for it, its heartbeat and its rate limits.
+///
+/// Every byte the worker sends is checked here before anything acts on it. Whatever the worker
+/// does, the link ends exactly once with one ``ExitCause``, and every waiter learns it.
+/// Everything runs on `loop`; other threads reach it through `loop.execute`.
+final class WorkerLink: @unchecked Sendable {
+    // @unchecked: every stored property is read and written on `loop` only (entry points assert it).
+
+    let loop: EventLoop
+    let pid: Int32
+    let spawnedAt: ContinuousClock.Instant
+    let profile: SandboxProfile
+    private(set) var machine: WorkerStateMachine
+    private let worker: SpawnedWorker
+    private let cgroup: WorkerCgroup?
+    private let permissions: GlobalPermissions
+    private let logger: Logger
+    weak var owner: (any WorkerLinkOwner)?
+
+    private var channel: FrameChannel?
+    private var listener: SeccompListener?
+    private var watches: [DescriptorWatch] = []
+    private var pending = PendingCalls<ReplyWaiter>()
+    private var heartbeat: Heartbeat
+    private var limiter: InboundLimiter
+    private var callsFromWorker: Set<UInt64> = []
+    private var handshake: CheckedContinuation<Result<Ready, SessionError>, Never>?
+    private var handshakeTimer: EventLoop.TimerID?
+    private var disposeTimer: EventLoop.TimerID?
+    private var outputOpen = true
+    private var lastOutput: [UInt8] = []
+
+    init(
+        loop: EventLoop,
+        worker: SpawnedWorker,
+        profile: SandboxProfile,
+        limits: WorkerLimits,
+        policy: InboundPolicy,
+        permissions: GlobalPermissions,
+        cgroup: WorkerCgroup?,
+        assignment: SessionAssignment?,
+        logger: Logger
+    ) {
+        self.loop = loop
+        self.pid = worker.pid
+        self.worker = worker
+        self.profile = profile
+        self.cgroup = cgroup
+        self.permissions = permissions
+        let now = ContinuousClock.now
+        self.spawnedAt = now
+        self.machine = WorkerStateMachine(pid: worker.pid, limits: limits, assignment: assignment)
+        self.heartbeat = Heartbeat(now: now)
+        self.limiter = InboundLimiter(policy: policy, now: now)
+        var logger = logger
+        logger[metadataKey: "pid"] = "\(worker.pid)"
+        if let assignment { logger[metadataKey: "session"] = "\(assignment.sessionID)" }
+        self.logger = logger
+    }
+
+    var limits: WorkerLimits { machine.limits }
+
+    /// The session this worker serves or starts for.
+    var sessionID: String? { machine.assignment?.sessionID }
+
+    /// Frames received and sent on the session socket.
+    var frameCounts: (received: Int, sent: Int) { (channel?.framesIn ?? 0, channel?.framesOut ?? 0) }
+
+    /// The worker's cgroup, when one was engaged.
+    var resources: WorkerCgroup? { cgroup }
+
+    // MARK: Starting
+
+    /// Watches the worker's descriptors; call once, on the loop.
+    func start() {
+        loop.assertInEventLoop()
+        do {
+            watches = [
+                try DescriptorWatch(worker.process.descriptor, link: self, role: .process),
+                try DescriptorWatch(worker.output, link: self, role: .output),
+                try DescriptorWatch(worker.bootstrap, link: self, role: .bootstrap),
+            ]
+        } catch {
+            kill(.spawnFailed("could not watch the worker's descriptors: \(error)"))
+            return
+        }
+        armHandshakeTimer()
+    }
+
+    /// Waits until the worker's session is up (its plugins attached), or why not.
+    func awaitReady() async -> Result<Ready, SessionError> {
+        await withCheckedContinuation { continuation in
+            loop.execute { [self] in
+                if let ready = machine.ready { return continuation.resume(returning: .success(ready)) }
+                if case .ended(let cause) = machine.state {
+                    return continuation.resume(returning: .failure(startError(cause)))
+                }
+                handshake = continuation
+            }
+        }
+    }
+
+    /// Gives a spare its session. False when it is not a spare any more (it died meanwhile).
+    func assign(_ assignment: SessionAssignment) -> Bool {
+        loop.assertInEventLoop()
+        guard let welcome = machine.assign(assignment) else { return false }
+        armHandshakeTimer()
+        send(.welcome(welcome))
+        return true
+    }
+
+    private func armHandshakeTimer() {
+        if let handshakeTimer { loop.cancelTimer(handshakeTimer) }
+        let timeout = limits.handshakeTimeout
+        handshakeTimer = loop.schedule(at: .now + timeout) { [weak self] in
+            guard let self else { return }
+            switch machine.state {
+            case .confining, .greeting, .starting:
+                kill(.handshakeFailed("no ready within \(timeout)"))
+            default: break
+            }
+        }
+    }
+
+    // MARK: Calls into the worker
+
+    /// Sends `message` (built with correlation id `id`) and registers `waiter` for its reply.
+    /// A dead or not-yet-ready worker fails the waiter at once.
+    func call(_ id: UInt64, _ message: WireMessage, what: String, timeout: Duration?, waiter: ReplyWaiter) {
+        loop.assertInEventLoop()
+        guard machine.servesCalls, let channel, !channel.isEnded else {
+            return fail(waiter, with: notServing())
+        }
+        pending.insert(id, .init(waiter: waiter, deadline: .now + (timeout ?? limits.requestTimeout), what: what))
+        if !send(message) { _ = pending.complete(id) }
+    }
+
+    /// Sends an already encoded frame for call `id` (a broadcast shares one frame between links).
+    func call(_ id: UInt64, frame: [UInt8], what: String, timeout: Duration?, waiter: ReplyWaiter) {
+        loop.assertInEventLoop()
+        guard machine.servesCalls, let channel, !channel.isEnded else {
+            return fail(waiter, with: notServing())
+        }
+        pending.insert(id, .init(waiter: waiter, deadline: .now + (timeout ?? limits.requestTimeout), what: what))
+        if !channel.send(frame) { _ = pending.complete(id) }
+    }
+
+    /// Abandons call `id` (its caller was cancelled) and tells the worker.
+    func cancelCall(_ id: UInt64) {
+        loop.assertInEventLoop()
+        guard let entry = pending.complete(id) else { return }
+        send(.cancel(Cancel(id: id)))
+        fail(entry.waiter, with: SessionError(code: .cancelled, sessionID: sessionID ?? "-", message: "\(entry.what) was cancelled"))
+    }
+
+    /// Answers a `globalBus` call of the worker.
+    func reply(_ message: WireMessage, to id: UInt64) {
+        loop.assertInEventLoop()
+        guard callsFromWorker.remove(id) != nil else { return }  // the worker cancelled it, or it ended
+        send(message)
+    }
+
+    @discardableResult
+    func send(_ message: WireMessage) -> Bool {
+        guard let channel else { return false }
+        guard let frame = try? MessageCodec.encodeFrame(message, maximumFrameLength: limits.maximumFrameLength) else {
+            logger.error("could not encode a frame for the worker", metadata: ["kind": "\(message.kind)"])
+            return false
+        }
+        return channel.send(frame)
+    }
+
+    private func notServing() -> SessionError {
+        if case .ended(let cause) = machine.state { return .dead(sessionID ?? "-", cause: cause) }
+        return SessionError(code: .handshake, sessionID: sessionID ?? "-", message: "session \(sessionID ?? "-") is not ready")
+    }
+
+    private func fail(_ waiter: ReplyWaiter, with error: SessionError) {
+        switch waiter {
+        case .call(let continuation): continuation.resume(returning: .failure(error))
+        case .broadcast(let collector, let slot): collector.fill(slot, with: .failure(error))
+        }
+    }
+
+    private func resolve(_ waiter: ReplyWaiter, with message: WireMessage) {
+        switch waiter {
+        case .call(let continuation): continuation.resume(returning: .success(message))
+        case .broadcast(let collector, let slot): collector.fill(slot, with: .success(message))
+        }
+    }
+
+    // MARK: Ending
+
+    /// Kills the worker (SIGKILL through its pidfd), recording `cause` unless one was recorded first.
+    func kill(_ cause: ExitCause) {
+        loop.assertInEventLoop()
+        guard machine.isAlive else { return }
+        let recorded = machine.record(cause)
+        if recorded == cause { logger.notice("killing worker", metadata: ["cause": "\(cause)"]) }
+        try? worker.process.signal(SIGKILL)
+    }
+
+    /// Asks the worker to detach its plugins and exit; kills it past `timeout`.
+    func dispose(timeout: Duration) {
+        loop.assertInEventLoop()
+        switch machine.dispose() {
+        case .sendDispose:
+            send(.dispose(Dispose(reason: "disposed by the supervisor")))
+            disposeTimer = loop.schedule(at: .now + timeout) { [weak self] in
+                self?.kill(ExitCause(kind: .disposed, signal: SIGKILL, detail: "did not exit within \(timeout) of dispose; killed"))
+            }
+        case .kill(let cause):
+            kill(cause)
+        case .none:
+            break
+        }
+    }
+
+    // MARK: Health
+
+    /// Heartbeats and call deadlines; the loop calls it on every health tick.
+    func tick(now: ContinuousClock.Instant, loopLag: Duration) {
+        loop.assertInEventLoop()
+        guard machine.servesCalls, !machine.isEnded else { return }
+        let expired = pending.expire(now: now)
+        for (id, entry) in expired {
+            send(.cancel(Cancel(id: id)))
+            fail(entry.waiter, with: SessionError(code: .timeout, sessionID: sessionID ?? "-", message: "\(entry.what) timed out in session \(sessionID ?? "-")"))
+        }
+        let excused = loopLag > limits.heartbeatTimeout / 4 || (channel?.hasUnreadInput ?? false)
+        if let hang = heartbeat.hang(now: now, timeout: limits.heartbeatTimeout, excused: excused) {
+            return kill(.heartbeatTimeout(hang))
+        }
+        if let first = expired.first {
+            return kill(.requestTimeout("\(first.entry.what) ran past its timeout"))
+        }
+        if heartbeat.isPingDue(now: now, interval: limits.heartbeatInterval) {
+            let id = CorrelationID.next()
+            heartbeat.sent(id, at: now)
+            send(.ping(Ping(id: id)))
+        }
+    }
+
+    /// Notes the supervisor's own lag in the session's log (not blamed on the worker).
+    var pendingCallCount: Int { pending.count }
+
+    // MARK: Descriptor events
+
+    fileprivate func ready(_ role: DescriptorWatch.Role) {
+        switch role {
+        case .process: processExited()
+        case .output: readOutput()
+        case .bootstrap: readBootstrap()
+        case .listener: readListener()
+        }
+    }
+
+    private func readBootstrap() {
+        let message: BootstrapMessage?
+        switch BootstrapMessage.receive(from: worker.bootstrap) {
+        case .wouldBlock: return
+        case .message(let received): message = received
+        case .closed: message = nil
+        case .invalid(let reason):
+            unwatch(.bootstrap)
+            return kill(.confinementFailed("the bootstrap channel carried an invalid report: \(reason)"))
+        }
+        unwatch(.bootstrap)
+        switch machine.bootstrapped(message) {
+        case .kill(let cause):
+            kill(cause)
+        case .readSession:
+            if case .confined(_, let listener?) = message {
+                self.listener = listener
+                do {
+                    watches.append(try DescriptorWatch(listener.descriptor, link: self, role: .listener))
+                } catch {
+                    return kill(.confinementFailed("could not watch the seccomp listener: \(error)"))
+                }
+            }
+            do {
+                let channel = try FrameChannel(descriptor: worker.socket, loop: loop,
+                                               maximumFrameLength: limits.maximumFrameLength,
+                                               maximumQueuedBytes: limits.maximumQueuedBytes)
+                self.channel = channel
+                try channel.start(delegate: self)
+            } catch {
+                kill(.spawnFailed("could not read the session socket: \(error)"))
+            }
+        }
+    }
+
+    private func readListener() {
+        guard let listener else { return }
+        do {
+            guard let notification = try listener.receive() else { return }
+            let name = notification.isNativeArchitecture ? notification.syscall
+                : "\(notification.syscall) (\(notification.architecture))"
+            kill(.seccompViolation(syscall: name))
+        } catch {
+            unwatch(.listener)
+        }
+    }
+
+    private func readOutput() {
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        let result = buffer.withUnsafeMutableBytes { worker.output.readNow(into: $0) }
+        switch result {
+        case .transferred(let count):
+            buffer.withUnsafeBytes { bytes in
+                let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
+                remember(chunk)
+                owner?.worker(self, printed: chunk)
+            }
+        case .wouldBlock:
+            return
+        case .endOfStream, .failed:
+            outputOpen = false
+            unwatch(.output)
+        }
+    }
+
+    /// Keeps the last bytes of output: a crash's message, for the cause.
+    private func remember(_ chunk: UnsafeRawBufferPointer) {
+        lastOutput.append(contentsOf: chunk)
+        if lastOutput.count > 1024 { lastOutput.removeFirst(lastOutput.count - 1024) }
+    }
+
+    private func processExited() {
+        guard let status = try? worker.process.reap() else { return }
+        while outputOpen, case .transferred = drainOutputOnce() {}
+        var observation = ExitObservation(status: status)
+        if let cgroup {
+            observation.killedForMemory = cgroup.oomKills() > 0
+            observation.memoryPeakBytes = cgroup.memoryPeakBytes()
+            observation.memoryLimitBytes = cgroup.memoryLimitBytes
+        }
+        observation.lastWords = Self.lastWords(lastOutput)
+        guard let cause = machine.exited(observation) else { return }
+        finish(cause)
+    }
+
+    private func drainOutputOnce() -> TransferResult {
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        let result = buffer.withUnsafeMutableBytes { worker.output.readNow(into: $0) }
+        if case .transferred(let count) = result {
+            buffer.withUnsafeBytes { bytes in
+                let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
+                remember(chunk)
+                owner?.worker(self, printed: chunk)
+            }
+        } else {
+            outputOpen = false
+        }
+        return result
+    }
+
+    /// The last non-empty lines of what the worker printed, as one line.
+    static func lastWords(_ bytes: [UInt8]) -> String? {
+        let lines = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).suffix(3)
+        let text = lines.joined(separator: " / ").trimmingCharacters(in: .whitespaces)
+        return text.isEmpty ? nil : LogText.escaped(text, limit: 512)
+    }
+
+    private func finish(_ cause: ExitCause) {
+        logger.info("worker ended", metadata: ["cause": "\(cause)"])
+        if let handshakeTimer { loop.cancelTimer(handshakeTimer) }
+        if let disposeTimer { loop.cancelTimer(disposeTimer) }
+        channel?.close()
+        for watch in watches { watch.close(on: loop) }
+        watches.removeAll()
+        worker.process.close()
+        worker.identity?.release()
+        cgroup?.destroy()
+        callsFromWorker.removeAll()
+        let error = SessionError.dead(sessionID ?? "-", cause: cause)
+        for entry in pending.removeAll() { fail(entry.waiter, with: error) }
+        if let handshake {
+            self.handshake = nil
+            handshake.resume(returning: .failure(startError(cause)))
+        }
+        owner?.workerEnded(self, cause: cause)
+    }
+
+    private func startError(_ cause: ExitCause) -> SessionError {
+        let id = sessionID ?? "-"
+        switch cause.kind {
+        case .startFailed: return SessionError(code: .startFailed, sessionID: id, message: "session \(id) could not start: \(cause.detail ?? "")", cause: cause)
+        case .spawnFailed: return SessionError(code: .spawn, sessionID: id, message: "session \(id) could not spawn its worker: \(cause)", cause: cause)
+        default: return SessionError(code: .handshake, sessionID: id, message: "session \(id) ended before it was ready: \(cause)", cause: cause)
+        }
+    }
+
+    private func unwatch(_ role: DescriptorWatch.Role) {
+        guard let index = watches.firstIndex(where: { $0.role == role }) else { return }
+        watches.remove(at: index).close(on: loop)
+    }
+}
+
+// MARK: - Frames from the worker
+
+extension WorkerLink: FrameChannelDelegate {
+    func channel(_ channel: FrameChannel, received body: ArraySlice<UInt8>) -> Bool {
+        let now = ContinuousClock.now
+        if let breach = limiter.admitFrame(length: body.count, now: now) { return breach(breach) }
+        let message: WireMessage
+        do {
+            message = try MessageCodec.decode(body: body)
+        } catch {
+            return breach("sent an invalid message: \(error)")
+        }
+        let kind = message.kind
+        if body.count > limiter.policy.maximumLength(of: kind, frameMaximum: limits.maximumFrameLength) {
+            return breach("sent a \(kind) frame of \(body.count) bytes")
+        }
+        if let refusal = machine.admits(kind) { return breach(refusal) }
+        switch message {
+        case .hello(let hello):
+            return receivedHello(hello)
+        case .ready(let ready):
+            switch machine.receivedReady(ready) {
+            case .kill(let cause):
+                kill(cause)
+                return false
+            case .started(let ready):
+                if let handshakeTimer { loop.cancelTimer(handshakeTimer) }
+                heartbeat = Heartbeat(now: now)
+                if let handshake {
+                    self.handshake = nil
+                    handshake.resume(returning: .success(ready))
+                }
+                owner?.workerStarted(self, ready: ready)
+            }
+        case .emitResult(let result):
+            return completeCall(result.id, message, now: now)
+        case .response(let response):
+            return completeCall(response.id, message, now: now)
+        case .settingsResult(let result):
+            return completeCall(result.id, message, now: now)
+        case .pong(let pong):
+            if let lie = heartbeat.received(pong, at: now) { return breach(lie) }
+        case .emit(let emit):
+            guard emit.scope == .global else { return breach("emitted into scope \(emit.scope); only global is allowed") }
+            return admitGlobalCall(emit.id, name: emit.event, isRequest: false, message: message, now: now)
+        case .request(let request):
+            guard request.scope == .global else { return breach("sent a request to scope \(request.scope); only global is allowed") }
+            return admitGlobalCall(request.id, name: request.name, isRequest: true, message: message, now: now)
+        case .cancel(let cancel):
+            if callsFromWorker.remove(cancel.id) != nil {
+                owner?.worker(self, cancelled: cancel.id)
+            } else if let breach = limiter.admitUnsolicited("cancel \(cancel.id)", now: now) {
+                return self.breach(breach)
+            }
+        case .log(let record):
+            return receivedLog(record, now: now)
+        case .error(let failure):
+            if let breach = limiter.admitError(now: now) { return self.breach(breach) }
+            if let cause = machine.startFailed(failure) {
+                kill(cause)
+                return false
+            }
+            let text = LogText.escaped(failure.message, limit: limiter.policy.maximumLogTextLength)
+            logger.warning("worker reported an error", metadata: ["code": "\(failure.code)", "worker.message": "\(text)"])
+            owner?.worker(self, logged: SessionLogEntry(time: Date(), source: .plugin, level: "error", text: "worker error \(failure.code): \(text)"))
+        case .bye:
+            if let breach = machine.receivedBye() { return self.breach(breach) }
+        case .welcome, .settings, .ping, .dispose:
+            return breach("sent \(kind), which only the supervisor sends")
+        }
+        return !machine.isEnded
+    }
+
+    func channel(_ channel: FrameChannel, ended: ChannelEnd) {
+        switch ended {
+        case .invalidFrame(let detail):
+            breach("sent an invalid frame: \(detail)")
+        case .outboundOverflow(let bytes):
+            breach("stopped reading its socket (\(bytes) bytes queued)")
+        case .failed(let error):
+            kill(.protocolBreach("its session socket failed: \(error)"))
+        case .closed:
+            if case .disposing = machine.state { return }
+            // A worker that exits closes its socket first: give the pidfd a moment to say how it ended.
+            loop.schedule(at: .now + .milliseconds(200)) { [weak self] in
+                self?.kill(.protocolBreach("closed its session socket while running"))
+            }
+        }
+    }
+
+    private func receivedHello(_ hello: Hello) -> Bool {
+        switch machine.receivedHello(hello) {
+        case .welcome(let welcome):
+            send(.welcome(welcome))
+        case .becameSpare:
+            if let handshakeTimer { loop.cancelTimer(handshakeTimer) }
+            owner?.workerBecameSpare(self)
+        case .refuse(let failure, let cause):
+            send(.error(failure))
+            kill(cause)
+            return false
+        case .kill(let cause):
+            kill(cause)
+            return false
+        }
+        return true
+    }
+
+    private func completeCall(_ id: UInt64, _ message: WireMessage, now: ContinuousClock.Instant) -> Bool {
+        if let entry = pending.complete(id) {
+            resolve(entry.waiter, with: message)
+            return true
+        }
+        // A reply nobody waits for: late (timed out, cancelled), or made up. Bounded.
+        if let breach = limiter.admitUnsolicited("\(message.kind) \(id)", now: now) { return self.breach(breach) }
+        return true
+    }
+
+    private func admitGlobalCall(_ id: UInt64, name: String, isRequest: Bool, message: WireMessage, now: ContinuousClock.Instant) -> Bool {
+        if let breach = limiter.admitGlobalCall(now: now) { return self.breach(breach) }
+        guard callsFromWorker.count < limits.maximumInFlight else {
+            return breach("had more than \(limits.maximumInFlight) global calls in flight")
+        }
+        guard callsFromWorker.insert(id).inserted else { return breach("reused call id \(id) while it was in flight") }
+        if let refusal = permissions.refusal(name: name, isRequest: isRequest) {
+            switch refusal {
+            case .reserved:
+                return breach("sent \(name), a name only the supervisor publishes")
+            case .notPermitted(let failure):
+                reply(isRequest ? .response(Response(id: id, payload: nil, error: failure))
+                                : .emitResult(EmitResult(id: id, handled: 0, stopped: false, payload: nil, error: failure)), to: id)
+                return true
+            }
+        }
+        guard let sessionID else { return breach("made a global call before its session was assigned") }
+        owner?.worker(self, called: GlobalCall(id: id, sessionID: sessionID, message: message))
+        return true
+    }
+
+    private func receivedLog(_ record: LogRecord, now: ContinuousClock.Instant) -> Bool {
+        if let breach = limiter.admitLog(textLength: record.message.utf8.count, now: now) { return self.breach(breach) }
+        let policy = limiter.policy
+        let text = LogText.escaped(record.message, limit: policy.maximumLogTextLength)
+        var pluginMetadata: [String: String] = [:]
+        for (key, value) in record.metadata.sorted(by: { $0.key < $1.key }).prefix(policy.maximumLogMetadata) {
+            pluginMetadata[LogText.escaped(key, limit: 64)] = LogText.escaped(value, limit: 256)
+        }
+        let level = Logger.Level(rawValue: record.level) ?? .info
+        var metadata = Logger.Metadata()
+        // Worker keys live under `plugin.`: they can never replace the supervisor's `session` or `pid`.
+        for (key, value) in pluginMetadata { metadata["plugin.\(key)"] = "\(value)" }
+        logger.log(level: level, "\(text)", metadata: metadata)
+        owner?.worker(self, logged: SessionLogEntry(time: Date(), source: .plugin, level: level.rawValue, text: text, metadata: pluginMetadata))
+        return true
+    }
+
+    @discardableResult
+    private func breach(_ detail: String) -> Bool {
+        logger.warning("protocol breach", metadata: ["detail": "\(detail)"])
+        kill(.protocolBreach(detail))
+        return false
+    }
+}
+
+// MARK: - Descriptor watches
+
+/// One of a link's descriptors registered with its loop (the session socket is a ``FrameChannel``).
+final class DescriptorWatch: ReadinessHandler {
+    enum Role { case process, output, bootstrap, listener }
+
+    let role: Role
+    let descriptor: FileDescriptor
+    private weak var link: WorkerLink?
+    private var registered = true
+
+    init(_ descriptor: FileDescriptor, link: WorkerLink, role: Role) throws(SystemCallError) {
+        self.descriptor = descriptor
+        self.link = link
+        self.role = role
+        if role == .output || role == .bootstrap { try descriptor.setNonBlocking() }
+        try link.loop.register(descriptor, interest: .readable, handler: self)
+    }
+
+    func ready(_ events: Readiness) {
+        link?.ready(role)
+    }
+
+    /// Stops watching (the owner closes the descriptor it owns).
+    func close(on loop: EventLoop) {
+        guard registered else { return }
+        registered = false
+        loop.deregister(descriptor)
+    }
+}

@@ -1,0 +1,192 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PluginSystem
+import PluginWire
+import Synchronization
+import SystemPackage
+
+/// The worker's end of the session socket.
+///
+/// A reader thread decodes frames and answers heartbeats itself, naming the handler the main
+/// thread is running, so a plugin stuck in a handler is reported by name; every other message
+/// goes to ``WorkerExecutor`` in order. Writers (both threads) send whole frames under one lock.
+/// The worker's own calls to the supervisor (`globalBus` traffic) wait here for their replies.
+final class WorkerConnection: Sendable {
+    typealias Reply = Result<WireMessage, WireFailure>
+
+    /// How the reading ended.
+    struct End: Sendable {
+        /// Why, in words.
+        let reason: String
+        /// Whether the supervisor closed its end (end of stream), rather than a failure here.
+        let supervisorClosed: Bool
+    }
+
+    private struct Calls {
+        var pending: [UInt64: CheckedContinuation<Reply, Never>] = [:]
+        var nextID: UInt64 = 1
+        var closed: String?
+    }
+
+    private let socket: FileDescriptor
+    private let writeLock = Mutex(())
+    private let calls = Mutex(Calls())
+    /// The supervisor's calls running now, named in heartbeat answers.
+    let inFlight = InFlightTable()
+
+    /// Wraps the inherited session socket (blocking).
+    init(socket: FileDescriptor) {
+        self.socket = socket
+    }
+
+    // MARK: Writing
+
+    /// Sends one message; false when the socket is gone.
+    @discardableResult
+    func send(_ message: WireMessage) -> Bool {
+        guard let frame = try? MessageCodec.encodeFrame(message) else { return false }
+        return send(frame: frame)
+    }
+
+    /// Sends one encoded frame whole, or nothing more of it once the socket failed.
+    @discardableResult
+    func send(frame: [UInt8]) -> Bool {
+        writeLock.withLock { _ in
+            frame.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    switch socket.sendNow(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+                    case .transferred(let count): offset += count
+                    case .wouldBlock: continue  // the socket is blocking; only a signal gets here
+                    case .endOfStream, .failed: return false
+                    }
+                }
+                return true
+            }
+        }
+    }
+
+    // MARK: Calls to the supervisor
+
+    /// Sends `make(id)` and waits for the supervisor's reply with that id.
+    func call(_ make: (UInt64) -> WireMessage) async -> Reply {
+        let id = calls.withLock { calls -> UInt64 in
+            defer { calls.nextID += 1 }
+            return calls.nextID
+        }
+        let message = make(id)
+        return await withCheckedContinuation { continuation in
+            let closed: String? = calls.withLock { calls in
+                if let closed = calls.closed { return closed }
+                calls.pending[id] = continuation
+                return nil
+            }
+            if let closed {
+                continuation.resume(returning: .failure(WireFailure(code: .sessionDead, message: closed)))
+            } else if !send(message) {
+                calls.withLock { $0.pending.removeValue(forKey: id) }?
+                    .resume(returning: .failure(WireFailure(code: .sessionDead, message: "the session socket is closed")))
+            }
+        }
+    }
+
+    /// Resumes the call waiting for `id`; false when none waits (a late or stray reply).
+    @discardableResult
+    private func complete(id: UInt64, with message: WireMessage) -> Bool {
+        guard let continuation = calls.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
+        continuation.resume(returning: .success(message))
+        return true
+    }
+
+    // MARK: Reading
+
+    /// Reads frames on a dedicated thread; `onMessage` gets every message that is not a heartbeat
+    /// or a reply to the worker's own call, `onEnd` the end (once). False when no thread could start.
+    func startReading(
+        maximumFrameLength: Int,
+        onMessage: @escaping @Sendable (WireMessage) -> Void,
+        onEnd: @escaping @Sendable (End) -> Void
+    ) -> Bool {
+        let reader = ReaderThread { [self] in
+            let end = readLoop(maximumFrameLength: maximumFrameLength, onMessage: onMessage)
+            let waiting = calls.withLock { calls -> [CheckedContinuation<Reply, Never>] in
+                calls.closed = end.reason
+                defer { calls.pending.removeAll() }
+                return Array(calls.pending.values)
+            }
+            for continuation in waiting {
+                continuation.resume(returning: .failure(WireFailure(code: .sessionDead, message: end.reason)))
+            }
+            onEnd(end)
+        }
+        return reader.start()
+    }
+
+    private func readLoop(maximumFrameLength: Int, onMessage: @Sendable (WireMessage) -> Void) -> End {
+        var decoder = FrameDecoder(maximumFrameLength: maximumFrameLength)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            switch socket.readNow(into: buffer) {
+            case .transferred(let count):
+                decoder.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            case .wouldBlock:
+                continue
+            case .endOfStream:
+                return End(reason: "the supervisor closed the session socket", supervisorClosed: true)
+            case .failed(let errno):
+                return End(reason: "session socket failed: \(errno)", supervisorClosed: false)
+            }
+            do {
+                while let body = try decoder.nextFrame() {
+                    dispatch(try MessageCodec.decode(body: body), onMessage)
+                }
+            } catch {
+                return End(reason: "the supervisor sent an invalid frame: \(error)", supervisorClosed: false)
+            }
+        }
+    }
+
+    private func dispatch(_ message: WireMessage, _ onMessage: @Sendable (WireMessage) -> Void) {
+        switch message {
+        case .ping(let ping):
+            send(.pong(Pong(id: ping.id, busy: inFlight.busiest())))
+        case .emitResult(let result):
+            complete(id: result.id, with: message)
+        case .response(let response):
+            complete(id: response.id, with: message)
+        default:
+            onMessage(message)
+        }
+    }
+}
+
+/// A plain thread with a small stack, for the socket reader.
+private final class ReaderThread: Sendable {
+    private let body: @Sendable () -> Void
+
+    init(_ body: @escaping @Sendable () -> Void) {
+        self.body = body
+    }
+
+    func start() -> Bool {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setstacksize(&attributes, 256 * 1024)
+        var handle = pthread_t()
+        let box = Unmanaged.passRetained(self)
+        let result = pthread_create(&handle, &attributes, { argument in
+            let thread = Unmanaged<ReaderThread>.fromOpaque(argument!).takeRetainedValue()
+            thread.body()
+            return nil
+        }, box.toOpaque())
+        pthread_attr_destroy(&attributes)
+        guard result == 0 else {
+            box.release()
+            return false
+        }
+        pthread_detach(handle)
+        return true
+    }
+}
