@@ -2,47 +2,40 @@ import PluginWire
 import Synchronization
 
 /// The supervisor's calls a worker is running now: cancellable by id, and the oldest one named
-/// in heartbeat answers so that a hung handler is reported by name.
+/// in heartbeat answers, so a handler that hangs is reported by name.
+///
+/// Read by the socket reader thread (heartbeats) and written on the executor thread.
 final class InFlightTable: Sendable {
     private struct Entry {
         let what: String
         let started: ContinuousClock.Instant
-        var task: Task<Void, Never>?
+        let task: UnsafeCurrentTask?
     }
 
     private let entries = Mutex<[UInt64: Entry]>([:])
 
-    /// Records that call `id` (`what`: the event or request name) has started.
-    func begin(_ id: UInt64, what: String) {
-        entries.withLock { $0[id] = Entry(what: what, started: .now, task: nil) }
-    }
-
-    /// Attaches the task running call `id`, so that a cancel can reach it.
-    func attach(_ id: UInt64, task: Task<Void, Never>) {
-        let cancelled = entries.withLock { entries -> Bool in
-            guard entries[id] != nil else { return true }
-            entries[id]?.task = task
-            return false
+    /// Runs `body` as call `id` (`what`: the event or request name): visible to heartbeats and
+    /// cancellable through ``cancel(_:)`` until it returns.
+    func running(_ id: UInt64, what: String, _ body: () async -> Void) async {
+        withUnsafeCurrentTask { task in
+            // The task handle is only used while the entry exists, which is while `body` runs.
+            entries.withLock { $0[id] = Entry(what: what, started: .now, task: task) }
         }
-        if cancelled { task.cancel() }
+        defer { _ = entries.withLock { $0.removeValue(forKey: id) } }
+        await body()
     }
 
-    /// Records that call `id` finished.
-    func end(_ id: UInt64) {
-        _ = entries.withLock { $0.removeValue(forKey: id) }
-    }
-
-    /// Cancels call `id` if it is still running.
+    /// Cancels call `id` if it is still running (on the executor thread, so the call cannot end
+    /// while it is being cancelled).
     func cancel(_ id: UInt64) {
-        entries.withLock { $0.removeValue(forKey: id) }?.task?.cancel()
+        entries.withLock { $0[id]?.task?.cancel() }
     }
 
     /// The longest-running call, as a heartbeat answer reports it.
     func busiest(now: ContinuousClock.Instant = .now) -> BusyHandler? {
         entries.withLock { entries in
             guard let oldest = entries.values.min(by: { $0.started < $1.started }) else { return nil }
-            let elapsed = now - oldest.started
-            let (seconds, attoseconds) = elapsed.components
+            let (seconds, attoseconds) = (now - oldest.started).components
             return BusyHandler(event: oldest.what, plugin: nil,
                                sinceMilliseconds: Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000))
         }

@@ -1,17 +1,17 @@
-import Foundation
 import PluginBridge
 import PluginKit
 import PluginWire
 
 /// `context.globalBus` inside a worker: every emit and request goes to the supervisor, which
-/// runs the global cascade and answers with the final envelope, the answer, or the global
-/// handler's error, thrown here as it would be in process.
+/// runs the global cascade (with this session as the origin it knows, not one the worker could
+/// claim) and answers with the final envelope, the answer, or the global handler's error, thrown
+/// here as it would be in process.
 struct WireGlobalBus: GlobalBusAccess {
-    let channel: WorkerChannel
+    let connection: WorkerConnection
 
     func emit<E: WireEvent>(_ event: E, identifier: String?) async throws -> EventEnvelope<E> {
-        let payload = try JSONValue(encoding: event)
-        let reply = await channel.call { id in
+        let payload = try RawJSON(encoding: event)
+        let reply = await connection.call { id in
             .emit(Emit(id: id, scope: .global, event: E.wireName, identifier: identifier, payload: payload))
         }
         let message = try reply.get()
@@ -19,8 +19,9 @@ struct WireGlobalBus: GlobalBusAccess {
             throw WireFailure(code: .protocolBreach, message: "the supervisor answered an emit with \(message.kind)")
         }
         if let error = result.error { throw error.runtimeError(name: E.wireName, identifier: identifier) }
-        let final = try (result.payload ?? payload).decode(as: E.self)
-        return EventEnvelope(payload: final, identifier: identifier, stopped: result.stopped)
+        let final = try result.payload.map { try $0.decode(E.self) } ?? event
+        return EventEnvelope(payload: final, identifier: identifier, stopped: result.stopped, handlerCount: result.handled,
+                             payloadReplaced: result.payload != nil)
     }
 
     func request<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response {
@@ -35,8 +36,8 @@ struct WireGlobalBus: GlobalBusAccess {
     }
 
     private func send<R: WireRequest>(_ request: R, identifier: String?, optional: Bool) async throws -> R.Response? {
-        let payload = try JSONValue(encoding: request)
-        let reply = await channel.call { id in
+        let payload = try RawJSON(encoding: request)
+        let reply = await connection.call { id in
             .request(Request(id: id, scope: .global, name: R.wireName, identifier: identifier, payload: payload, optional: optional))
         }
         let message = try reply.get()
@@ -48,6 +49,6 @@ struct WireGlobalBus: GlobalBusAccess {
             throw error.runtimeError(name: R.wireName, identifier: identifier)
         }
         guard let answer = response.payload else { return nil }
-        return try answer.decode(as: R.Response.self)
+        return try answer.decode(R.Response.self)
     }
 }

@@ -2,12 +2,12 @@ import Logging
 import PluginWire
 
 /// A swift-log handler inside the worker that sends every record to the supervisor as a
-/// ``LogRecord`` frame, where it is logged with the session's metadata.
+/// ``LogRecord`` frame; the supervisor timestamps it, escapes it and adds it to the session's log.
 ///
 /// Records below `logLevel` are dropped in the worker, so a chatty plugin does not spend its
-/// log-rate budget on debug lines nobody reads.
+/// log-rate budget on lines nobody reads.
 struct WireLogHandler: LogHandler {
-    let channel: WorkerChannel
+    let connection: WorkerConnection
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
 
@@ -21,6 +21,6 @@ struct WireLogHandler: LogHandler {
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         var flat: [String: String] = [:]
         for (key, value) in merged { flat[key] = "\(value)" }
-        channel.send(.log(LogRecord(level: event.level.rawValue, message: "\(event.message)", metadata: flat)))
+        connection.send(.log(LogRecord(level: event.level.rawValue, message: "\(event.message)", metadata: flat)))
     }
 }

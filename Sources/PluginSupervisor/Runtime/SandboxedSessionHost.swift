@@ -1,21 +1,40 @@
 import Foundation
 import Logging
-import PluginKit
+@_spi(SessionHost) import PluginKit
 import PluginSandbox
 import PluginWire
 import Synchronization
 
-/// A `SessionHost` whose sessions are confined worker processes: `runtime.createSession` spawns a
-/// worker, handshakes, and returns once the worker built its session scope and attached its plugins.
+/// Options of a sandboxed session, given to `runtime.createSession(options:)`.
+public struct SandboxSessionOptions: SessionOptions, Equatable {
+    /// The sandbox profile its workers run under: a name the host's profile catalog knows, or nil
+    /// for the default profile.
+    public var profile: String?
+    /// What happens when its worker crashes.
+    public var restart: RestartPolicy
+
+    /// Creates options.
+    public init(profile: String? = nil, restart: RestartPolicy = .never) {
+        self.profile = profile
+        self.restart = restart
+    }
+}
+
+/// A `SessionHost` whose sessions are confined worker processes, and the operator's view of them.
 ///
-/// Lifecycle changes are published on the global bus as ``SessionStarted``, ``SessionEnded``,
-/// ``SessionCrashed`` and ``SessionRestarted``; a session that ends on its own leaves
-/// `runtime.sessions`.
+/// `runtime.createSession` spawns a worker (or takes a warm spare), handshakes, and returns once
+/// the worker built its session scope and attached its plugins; an attach failure fails
+/// `createSession` with the worker's report. Lifecycle changes are published on the global bus
+/// as ``SessionStarted``, ``SessionEnded``, ``SessionCrashed`` and ``SessionRestarted``, in
+/// order; a session that ends on its own leaves `runtime.sessions`.
+///
+/// The host's service (``run()``) must run while sessions live: it carries the sessions'
+/// `globalBus` traffic and the lifecycle events. ``Sandbox/withRuntime(globalPlugins:settings:body:)``
+/// and ``SandboxService`` run it for you.
 public final class SandboxedSessionHost: SessionHost {
-    /// The engine underneath (session table, health, control commands).
-    public let supervisor: Supervisor
+    let supervisor: Supervisor
     private let router: BusRouter
-    private let profiles: @Sendable (String?) throws -> SandboxProfile
+    private let profiles: ProfileCatalog
     private let binding = Binding()
 
     /// The runtime and global bus this host serves, learned on the first `openSession`.
@@ -24,46 +43,121 @@ public final class SandboxedSessionHost: SessionHost {
         let bus = Mutex<EventBus?>(nil)
     }
 
-    /// Creates the host.
-    /// - Parameters:
-    ///   - spawner: spawns workers (zygote in a host that started one, else exec).
-    ///   - profiles: resolves a session's `profile` attribute (nil: the default profile).
-    ///   - limits: supervisor-side limits per profile.
-    public init(
-        spawner: WorkerSpawner,
-        profiles: @escaping @Sendable (String?) throws -> SandboxProfile,
-        limits: @escaping @Sendable (SandboxProfile) -> WorkerLimits = { WorkerLimits(profile: $0) },
-        logger: Logger = Logger(label: "plugin-supervisor", factory: { _ in SwiftLogNoOpLogHandler() }),
-        workerEnvironment: [String: String] = [:]
-    ) throws {
+    /// Creates the host from `configuration`.
+    public init(configuration: SandboxConfiguration) throws {
         let router = BusRouter()
-        let binding = self.binding
         self.router = router
-        self.profiles = profiles
-        self.supervisor = try Supervisor(configuration: .init(
-            spawner: spawner, router: router, limits: limits,
-            lifecycle: { change in Self.publish(change, binding: binding) },
-            logger: logger, workerEnvironment: workerEnvironment))
+        self.profiles = configuration.profiles
+        var engine = Supervisor.Configuration(spawner: try configuration.makeSpawner(), router: router)
+        engine.limits = configuration.limits
+        engine.inboundPolicy = configuration.inboundPolicy
+        engine.permissions = configuration.permissions
+        engine.cgroups = try configuration.makeCgroups()
+        engine.sparesPerProfile = configuration.sparesPerProfile
+        engine.logger = configuration.logger
+        engine.workerEnvironment = configuration.workerEnvironment
+        if let loops = configuration.eventLoops { engine.loopCount = loops }
+        self.supervisor = try Supervisor(configuration: engine)
+        let binding = self.binding
+        supervisor.lifecycleHandler.withLock { $0 = { change in await Self.publish(change, binding: binding) } }
+        for name in configuration.prewarmedProfiles {
+            if let profile = try? profiles.profile(named: name) { supervisor.prewarm(profile) }
+        }
     }
 
     public func openSession(_ launch: SessionLaunch, global: EventBus, runtime: PluginRuntime) async throws -> any SessionHandle {
         router.bind(global)
         binding.bus.withLock { $0 = global }
         binding.runtime.withLock { $0 = runtime }
-        let profile = try profiles(launch.attributes["profile"])
-        var policy = RestartPolicy.never
-        if let text = launch.attributes["restart"] {
-            guard let parsed = RestartPolicy(argument: text) else {
-                throw SessionError(code: .spawn, sessionID: launch.id.rawValue, message: "restart policy '\(text)' is not `never` or `on-crash[:R[/T]]`")
-            }
-            policy = parsed
+        let options: SandboxSessionOptions
+        switch launch.options {
+        case nil: options = SandboxSessionOptions()
+        case let given as SandboxSessionOptions: options = given
+        case let other?:
+            throw SessionError(code: .spawn, sessionID: launch.id.rawValue,
+                               message: "a sandboxed session takes SandboxSessionOptions, not \(type(of: other))")
         }
+        let profile = try profiles.profile(named: options.profile)
         let session = try await supervisor.openSession(
-            id: launch.id.rawValue, profile: profile, settings: try JSONValue(encoding: launch.settings), restartPolicy: policy)
+            id: launch.id.rawValue, profile: profile, settings: try RawJSON(encoding: launch.settings),
+            globalPlugins: launch.globalPlugins.map(\.rawValue).sorted(), restartPolicy: options.restart)
         return SandboxedSessionHandle(session: session)
     }
 
-    private static func publish(_ change: SessionLifecycle, binding: Binding) {
+    // MARK: The service
+
+    /// Runs the host's service until ``shutdown()``: routes the sessions' `globalBus` calls,
+    /// publishes lifecycle events, replaces crashed workers and keeps warm spares.
+    public func run() async {
+        await supervisor.run()
+    }
+
+    /// Disposes every session, stops the service and the event loops.
+    public func shutdown(timeout: Duration = .seconds(2)) async {
+        await supervisor.shutdown(timeout: timeout)
+    }
+
+    // MARK: The operator's view
+
+    /// Every live session, oldest first, then the recently ended ones.
+    public func summaries(includingEnded: Bool = true) -> [SessionSummary] {
+        (includingEnded ? supervisor.endedSessions.map(\.summary) : []) + supervisor.sessions.map(\.summary)
+    }
+
+    /// The live or recently ended session `id`.
+    public func summary(of id: SessionID) -> SessionSummary? {
+        supervisor.anySession(id.rawValue)?.summary
+    }
+
+    /// The log of the live or recently ended session `id`.
+    public func log(of id: SessionID) -> SessionLog? {
+        supervisor.anySession(id.rawValue)?.log
+    }
+
+    /// Kills session `id` now (SIGKILL) without a restart; returns its cause.
+    public func kill(_ id: SessionID) async throws(SessionError) -> ExitCause {
+        guard let session = supervisor.session(id.rawValue) else { throw SessionError.unknown(id.rawValue) }
+        return await session.kill()
+    }
+
+    /// Every lifecycle change from now on, in order.
+    public func lifecycleChanges() -> AsyncStream<SessionLifecycle> {
+        supervisor.lifecycleChanges()
+    }
+
+    /// Emits `event` (raw JSON) into one live session; for tools that know events by wire name.
+    public func emit(to id: SessionID, event: String, payload: RawJSON, identifier: String? = nil) async throws(SessionError) -> EmitResult {
+        guard let session = supervisor.session(id.rawValue) else { throw SessionError.unknown(id.rawValue) }
+        let reply = try await session.call("emit \(event)") { callID in
+            .emit(Emit(id: callID, scope: .session, event: event, identifier: identifier, payload: payload))
+        }
+        guard case .emitResult(let result) = reply else { throw SessionError.unexpected(reply, session: id.rawValue) }
+        return result
+    }
+
+    /// Emits `event` (raw JSON) into every live session at once, one result per session.
+    public func broadcast(event: String, payload: RawJSON, identifier: String? = nil, timeout: Duration? = nil) async -> [(SessionID, Result<EmitResult, SessionError>)] {
+        await supervisor.broadcast(event: event, payload: payload, identifier: identifier, timeout: timeout).map { id, result in
+            (SessionID(id), result.flatMap { reply in
+                guard case .emitResult(let emit) = reply else { return .failure(SessionError.unexpected(reply, session: id)) }
+                return .success(emit)
+            })
+        }
+    }
+
+    /// Sends a request (raw JSON) into one live session.
+    public func request(to id: SessionID, name: String, payload: RawJSON, identifier: String? = nil, optional: Bool = false) async throws(SessionError) -> Response {
+        guard let session = supervisor.session(id.rawValue) else { throw SessionError.unknown(id.rawValue) }
+        let reply = try await session.call("request \(name)") { callID in
+            .request(Request(id: callID, scope: .session, name: name, identifier: identifier, payload: payload, optional: optional))
+        }
+        guard case .response(let response) = reply else { throw SessionError.unexpected(reply, session: id.rawValue) }
+        return response
+    }
+
+    // MARK: Lifecycle events
+
+    private static func publish(_ change: SessionLifecycle, binding: Binding) async {
         let finished: Bool
         switch change {
         case .ended: finished = true
@@ -72,13 +166,19 @@ public final class SandboxedSessionHost: SessionHost {
         }
         if finished { binding.runtime.withLock { $0 }?.removeSession(SessionID(change.sessionID)) }
         guard let bus = binding.bus.withLock({ $0 }) else { return }
-        Task {
-            switch change {
-            case .started(let id, let pid): _ = try? await bus.emit(SessionStarted(sessionID: id, pid: pid))
-            case .ended(let id, let cause): _ = try? await bus.emit(SessionEnded(sessionID: id, cause: cause))
-            case .crashed(let id, let cause, let willRestart): _ = try? await bus.emit(SessionCrashed(sessionID: id, cause: cause, willRestart: willRestart))
-            case .restarted(let id, let attempt): _ = try? await bus.emit(SessionRestarted(sessionID: id, attempt: attempt))
-            }
+        switch change {
+        case .started(let id, let pid): _ = try? await bus.emit(SessionStarted(sessionID: id, pid: pid), identifier: nil, origin: .global)
+        case .ended(let id, let cause): _ = try? await bus.emit(SessionEnded(sessionID: id, cause: cause), identifier: nil, origin: .global)
+        case .crashed(let id, let cause, let willRestart):
+            _ = try? await bus.emit(SessionCrashed(sessionID: id, cause: cause, willRestart: willRestart), identifier: nil, origin: .global)
+        case .restarted(let id, let attempt): _ = try? await bus.emit(SessionRestarted(sessionID: id, attempt: attempt), identifier: nil, origin: .global)
         }
+    }
+}
+
+extension SessionError {
+    /// No live session has `id`.
+    static func unknown(_ id: String) -> SessionError {
+        SessionError(code: .unknownSession, sessionID: id, message: "no session with id '\(id)'")
     }
 }

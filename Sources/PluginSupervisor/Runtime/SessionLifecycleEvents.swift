@@ -33,3 +33,12 @@ public struct SessionRestarted: WireEvent, Equatable {
     /// Restart number within the policy's window.
     public var attempt: Int
 }
+
+/// The supervisor's lifecycle events: only the supervisor publishes them; a worker that sends
+/// one to the global bus is in breach.
+public enum SessionLifecycleEvents {
+    /// Their wire names.
+    public static let wireNames: Set<String> = [
+        SessionStarted.wireName, SessionEnded.wireName, SessionCrashed.wireName, SessionRestarted.wireName,
+    ]
+}

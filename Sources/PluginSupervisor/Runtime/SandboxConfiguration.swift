@@ -1,0 +1,67 @@
+import Logging
+import PluginSandbox
+
+/// How a host runs its sandboxed sessions: where profiles come from, how workers are spawned,
+/// the limits the supervisor enforces, what sessions may send to the global bus, resource
+/// control, warm spares and logging. Every field has a default that suits an ordinary host.
+public struct SandboxConfiguration: Sendable {
+    /// Where profiles are found by name (built-in ones first shipped with the program).
+    public var profiles = ProfileCatalog()
+    /// How workers are created; nil picks the zygote started by the bootstrap.
+    public var spawnMode: SpawnMode?
+    /// The supervisor-side limits for a worker running under a profile.
+    public var limits: @Sendable (SandboxProfile) -> WorkerLimits = { WorkerLimits(profile: $0) }
+    /// How much of each message kind one worker may send before it is in breach.
+    public var inboundPolicy = InboundPolicy()
+    /// Which events and requests sessions may send to the global bus.
+    public var permissions = GlobalPermissions.any
+    /// Resource control by cgroups.
+    public var resources = ResourceControl.automatic
+    /// Warm spare workers kept per profile in use (0: none; every session starts cold).
+    public var sparesPerProfile = 1
+    /// Profiles to keep spares for from the start, before any session used them.
+    public var prewarmedProfiles: [String] = []
+    /// How many event loops serve the sessions (nil: one per core, two to four).
+    public var eventLoops: Int?
+    /// The supervisor's logger; the sessions' plugin logs go here too, with the session's id.
+    public var logger = Logger(label: "pluginsandbox", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// Extra environment variables for every worker (the host's own environment never reaches them).
+    public var workerEnvironment: [String: String] = [:]
+
+    /// The default configuration.
+    public init() {}
+
+    /// Whether and how cgroups confine the workers' memory, CPU and processes.
+    public struct ResourceControl: Sendable {
+        fileprivate enum Mode: Sendable { case automatic, disabled }
+        fileprivate let mode: Mode
+        /// Limits for all sessions together.
+        public var aggregate: CgroupAggregateLimits
+
+        /// Use the cgroup controllers this machine offers (v2, else v1), with optional limits for
+        /// all sessions together; a profile that requires the `cgroup` layer fails closed without them.
+        public static func automatic(aggregate: CgroupAggregateLimits = CgroupAggregateLimits()) -> ResourceControl {
+            ResourceControl(mode: .automatic, aggregate: aggregate)
+        }
+
+        /// The default: automatic, no aggregate limit.
+        public static let automatic = ResourceControl(mode: .automatic, aggregate: CgroupAggregateLimits())
+
+        /// No cgroups: memory is then watched by sampling, as profiles' `supervision.memoryLimitBytes` says.
+        public static let disabled = ResourceControl(mode: .disabled, aggregate: CgroupAggregateLimits())
+    }
+
+    func makeSpawner() throws -> WorkerSpawner {
+        try WorkerSpawner(mode: spawnMode)
+    }
+
+    func makeCgroups() throws -> CgroupController? {
+        guard resources.mode == .automatic else { return nil }
+        do {
+            return try CgroupController(configuration: CgroupController.Configuration(aggregate: resources.aggregate))
+        } catch {
+            logger.warning("cgroups unavailable; memory is watched by sampling", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+}
