@@ -77,7 +77,8 @@ let package = Package(
         ),
         .testTarget(name: "PluginSupervisorTests", dependencies: ["PluginSupervisor", "PluginKit", "DemoPlugins", "FaultPlugins"]),
         .target(name: "DemoPlugins", dependencies: ["PluginKit"]),
-        .target(name: "FaultPlugins", dependencies: ["PluginKit"]),
+        .target(name: "CFaultCalls"),
+        .target(name: "FaultPlugins", dependencies: ["PluginKit", "CFaultCalls"]),
         .target(
             name: "SandboxCLI",
             dependencies: [

@@ -34,6 +34,19 @@ public struct SoakReport: WireRequest, Equatable {
     public init() {}
 }
 
+/// A global event a flooding plugin sends as fast as it can.
+public struct FloodEvent: WireEvent, Equatable {
+    public var index: Int
+    public init(index: Int) { self.index = index }
+}
+
+/// A forgery of the supervisor's lifecycle event: same wire name, sent by a plugin.
+struct ForgedSessionCrashed: WireEvent {
+    static var wireName: String { "SessionCrashed" }
+    var sessionID: String
+    var willRestart: Bool
+}
+
 /// A session plugin that misbehaves on command: every way a plugin can crash, hang, leak, flood
 /// or attack. Each fault is plugin code run inside the confined worker, exactly as a hostile
 /// plugin would run it.
@@ -49,8 +62,25 @@ public struct FaultPlugin: SessionPlugin {
         if let session = context.config(for: id).string("failAttachIn"), session == context.sessionID.rawValue {
             throw FaultKind.Thrown(description: "fault plugin refuses to attach in \(session) (failAttachIn)")
         }
+        let globalBus = context.globalBus
+        let sessionID = context.sessionID
         context.on(InjectFault.self, for: id) { envelope in
-            try FaultKind.run(envelope.payload.kind, argument: envelope.payload.argument)
+            switch FaultKind(rawValue: envelope.payload.kind) {
+            case .globalCallFlood?:
+                // More global emits in flight at once than the supervisor allows.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<(envelope.payload.argument ?? 2_000) {
+                        group.addTask { _ = try await globalBus.emit(FloodEvent(index: index)) }
+                    }
+                    try await group.waitForAll()
+                }
+            case .forgeLifecycleEvent?:
+                // The supervisor's own event, claiming another session crashed.
+                _ = try await globalBus.emit(ForgedSessionCrashed(sessionID: "doc-victim", willRestart: false))
+                throw FaultKind.Thrown(description: "the global bus accepted a forged SessionCrashed from \(sessionID)")
+            default:
+                try FaultKind.run(envelope.payload.kind, argument: envelope.payload.argument)
+            }
         }
         let seen = Mutex((count: 0, last: -1, disorder: 0))
         context.on(SoakTick.self, for: id) { envelope in
@@ -75,6 +105,10 @@ enum FaultKind: String, CaseIterable {
     case memoryLeak, fdLeak, threadBomb, fork, network, exec, readOutside, writeOutside
     case ptraceSupervisor, signalSupervisor, garbageBytes, oversizedFrame, frameFlood, partialFrame
     case lieAboutSession, closeSocket, neverRead, throwError, hugeAllocation
+    // Attacks on the supervisor and the other sessions (issue: isolation under attack).
+    case pongFlood, errorFlood, cancelFlood, replyFlood, byeTwice, globalCallFlood, forgedLogLines, logBytesFlood
+    case outputFlood, forgeLifecycleEvent, spinThread, memoryBurst, ownSigsysHandler, foreignArchitecture
+    case listProcesses, statOutside, outOfBandData, growPipe
 
     /// The session socket's descriptor in a worker.
     static let sessionSocket: Int32 = 3
@@ -169,6 +203,12 @@ enum FaultKind: String, CaseIterable {
             while true { sleep(60) }
         case .throwError:
             throw Thrown(description: "the fault plugin threw on command")
+        case .pongFlood, .errorFlood, .cancelFlood, .replyFlood, .byeTwice, .forgedLogLines, .logBytesFlood, .outputFlood,
+             .spinThread, .memoryBurst, .ownSigsysHandler, .foreignArchitecture, .listProcesses, .statOutside,
+             .outOfBandData, .growPipe:
+            try Attack.run(self, argument: argument)
+        case .globalCallFlood, .forgeLifecycleEvent:
+            throw Thrown(description: "\(rawValue) needs the session context; it is run by the plugin's handler")
         case .hugeAllocation:
             // 8 GiB of address space at once: RLIMIT_AS must refuse it, cleanly.
             let address = mmap(nil, 8 << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
