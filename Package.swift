@@ -54,6 +54,7 @@ let package = Package(
         // MARK: Supervisor and worker
         .target(name: "CSupervisorShims"),
         .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire"]),
+        .testTarget(name: "PluginBridgeTests", dependencies: ["PluginBridge", "PluginKit"]),
         .target(
             name: "PluginWorker",
             dependencies: [

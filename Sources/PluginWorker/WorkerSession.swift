@@ -16,7 +16,7 @@ final class WorkerSession: Sendable {
     private enum Phase {
         case greeting
         case building
-        case running(SessionScope)
+        case running(SessionScope, WireRegistry)
         case disposing
     }
 
@@ -54,10 +54,10 @@ final class WorkerSession: Sendable {
         case .welcome(let welcome):
             accept(welcome)
         case .emit(let emit):
-            run(emit.id, what: emit.event) { scope in
+            run(emit.id, what: emit.event) { _, wire in
                 let reply: EmitResult
                 do {
-                    let envelope = try await scope.emitEncoded(name: emit.event, payload: emit.payload.jsonData(), identifier: emit.identifier)
+                    let envelope = try await wire.emit(name: emit.event, payload: emit.payload.jsonData(), identifier: emit.identifier, origin: .global)
                     reply = EmitResult(id: emit.id, payload: try JSONValue(jsonData: envelope.payload), stopped: envelope.stopped)
                 } catch {
                     reply = EmitResult(id: emit.id, payload: nil, stopped: false, error: WireFailure(describing: error))
@@ -65,10 +65,10 @@ final class WorkerSession: Sendable {
                 self.channel.send(.emitResult(reply))
             }
         case .request(let request):
-            run(request.id, what: request.name) { scope in
+            run(request.id, what: request.name) { _, wire in
                 let reply: Response
                 do {
-                    let answer = try await scope.requestEncoded(name: request.name, payload: request.payload.jsonData(), identifier: request.identifier)
+                    let answer = try await wire.request(name: request.name, payload: request.payload.jsonData(), identifier: request.identifier, origin: .global)
                     reply = Response(id: request.id, payload: try JSONValue(jsonData: answer))
                 } catch where request.optional && WireFailure(describing: error).isNoAnswer {
                     reply = Response(id: request.id, payload: nil)
@@ -78,10 +78,12 @@ final class WorkerSession: Sendable {
                 self.channel.send(.response(reply))
             }
         case .settings(let update):
-            run(update.id, what: "settings") { scope in
+            run(update.id, what: "settings") { scope, _ in
                 let reply: SettingsResult
                 do {
                     let settings = try update.settings.decode(as: RuntimeSettings.self)
+                    // LEAD: the supervisor does not send the global plugin set with a settings update yet;
+                    // pass it as `globalPlugins:` once it crosses the wire (SessionHandle.reconcile has it).
                     let report = try await scope.reconcile(to: settings)
                     reply = SettingsResult(
                         id: update.id,
@@ -131,6 +133,8 @@ final class WorkerSession: Sendable {
         Task {
             do {
                 let settings = try welcome.settings.decode(as: RuntimeSettings.self)
+                // LEAD: the welcome does not carry SessionLaunch.globalPlugins nor .unknownReferences yet;
+                // pass them as `globalPlugins:` and `unknownReferences:` once they cross the wire.
                 let scope = try await SessionScope(
                     id: SessionID(context.sessionID),
                     catalog: catalog,
@@ -139,7 +143,7 @@ final class WorkerSession: Sendable {
                     contextValues: contextFactory(SessionID(context.sessionID)),
                     logger: logger
                 )
-                phase.withLock { $0 = .running(scope) }
+                phase.withLock { $0 = .running(scope, WireRegistry(bus: scope.bus)) }
                 channel.send(.ready(Ready(
                     enabledPlugins: await scope.enabledPlugins.map(\.rawValue).sorted(),
                     attachedPlugins: await scope.attachedPlugins.map(\.rawValue).sorted())))
@@ -152,18 +156,18 @@ final class WorkerSession: Sendable {
     }
 
     /// Runs `body` for call `id` on the cooperative pool, tracked for cancels and heartbeats.
-    private func run(_ id: UInt64, what: String, _ body: @escaping @Sendable (SessionScope) async -> Void) {
-        let scope: SessionScope? = phase.withLock { phase in
-            if case .running(let scope) = phase { return scope }
+    private func run(_ id: UInt64, what: String, _ body: @escaping @Sendable (SessionScope, WireRegistry) async -> Void) {
+        let running: (SessionScope, WireRegistry)? = phase.withLock { phase in
+            if case .running(let scope, let wire) = phase { return (scope, wire) }
             return nil
         }
-        guard let scope else {
+        guard let (scope, wire) = running else {
             channel.send(.error(WireFailure(code: .protocolBreach, message: "\(what) arrived before the session was ready")))
             return
         }
         inFlight.begin(id, what: what)
         let task = Task {
-            await body(scope)
+            await body(scope, wire)
             self.inFlight.end(id)
         }
         inFlight.attach(id, task: task)
@@ -172,11 +176,11 @@ final class WorkerSession: Sendable {
     private func dispose() {
         let scope: SessionScope? = phase.withLock { phase in
             defer { phase = .disposing }
-            if case .running(let scope) = phase { return scope }
+            if case .running(let scope, _) = phase { return scope }
             return nil
         }
         Task {
-            if let scope { await scope.dispose() }
+            if let scope { try? await scope.dispose() }
             channel.send(.bye(Bye(reason: "disposed")))
             exit(0)
         }

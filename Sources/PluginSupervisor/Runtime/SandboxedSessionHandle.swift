@@ -34,7 +34,8 @@ struct SandboxedSessionHandle: SessionHandle {
         return try answer.decode(as: R.Response.self)
     }
 
-    func reconcile(to settings: RuntimeSettings) async throws -> ReconcileReport {
+    func reconcile(to settings: RuntimeSettings, globalPlugins: Set<PluginId>) async throws -> ReconcileReport {
+        // LEAD: carry `globalPlugins` to the worker with the settings (its scope reconciles against the set it had).
         let result = try await session.reconcile(settings: try JSONValue(encoding: settings))
         return ReconcileReport(
             attached: Set(result.attached.map { PluginId($0) }),

@@ -27,7 +27,7 @@ public final class SandboxedSessionHost: SessionHost {
     /// Creates the host.
     /// - Parameters:
     ///   - spawner: spawns workers (zygote in a host that started one, else exec).
-    ///   - profiles: resolves a session's `profile` attribute (nil: the default profile).
+    ///   - profiles: resolves a session's ``SandboxSessionOptions/profile`` (nil: the default profile).
     ///   - limits: supervisor-side limits per profile.
     public init(
         spawner: WorkerSpawner,
@@ -50,16 +50,11 @@ public final class SandboxedSessionHost: SessionHost {
         router.bind(global)
         binding.bus.withLock { $0 = global }
         binding.runtime.withLock { $0 = runtime }
-        let profile = try profiles(launch.attributes["profile"])
-        var policy = RestartPolicy.never
-        if let text = launch.attributes["restart"] {
-            guard let parsed = RestartPolicy(argument: text) else {
-                throw SessionError(code: .spawn, sessionID: launch.id.rawValue, message: "restart policy '\(text)' is not `never` or `on-crash[:R[/T]]`")
-            }
-            policy = parsed
-        }
+        let options = launch.options as? SandboxSessionOptions ?? SandboxSessionOptions()
+        let profile = try profiles(options.profile)
+        // LEAD: launch.globalPlugins and launch.unknownReferences do not reach the worker yet (see WorkerSession).
         let session = try await supervisor.openSession(
-            id: launch.id.rawValue, profile: profile, settings: try JSONValue(encoding: launch.settings), restartPolicy: policy)
+            id: launch.id.rawValue, profile: profile, settings: try JSONValue(encoding: launch.settings), restartPolicy: options.restart)
         return SandboxedSessionHandle(session: session)
     }
 
@@ -80,5 +75,19 @@ public final class SandboxedSessionHost: SessionHost {
             case .restarted(let id, let attempt): _ = try? await bus.emit(SessionRestarted(sessionID: id, attempt: attempt))
             }
         }
+    }
+}
+
+/// A sandboxed session's options, given to `runtime.createSession(options:)`.
+public struct SandboxSessionOptions: SessionOptions {
+    /// The sandbox profile's name; nil for the host's default profile.
+    public var profile: String?
+    /// What happens when the session's worker crashes.
+    public var restart: RestartPolicy
+
+    /// Creates options.
+    public init(profile: String? = nil, restart: RestartPolicy = .never) {
+        self.profile = profile
+        self.restart = restart
     }
 }
