@@ -28,7 +28,7 @@ let package = Package(
                 .product(name: "Collections", package: "swift-collections"),
             ]
         ),
-        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit"]),
+        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Wire protocol (pure)
         .target(name: "PluginWire"),

@@ -39,7 +39,7 @@ public final class WireRegistry: Sendable {
             return EncodedEnvelope(payload: payload, stopped: envelope.isStopped, handlerCount: envelope.handlerCount, isPayloadReplaced: false)
         }
         let event = try Self.decode(type, from: payload, name: name)
-        let envelope = try await bus.emit(event, identifier: identifier, origin: origin)
+        let envelope = try await bus.emit(erased: event, identifier: identifier, origin: origin)
         let final = envelope.isPayloadReplaced ? try JSONEncoder().encode(envelope.payload) : payload
         return EncodedEnvelope(payload: final, stopped: envelope.isStopped, handlerCount: envelope.handlerCount,
                                isPayloadReplaced: envelope.isPayloadReplaced)
@@ -55,7 +55,7 @@ public final class WireRegistry: Sendable {
             throw RequestNotWired(request: name, identifier: identifier)
         }
         let request = try Self.decode(type, from: payload, name: name)
-        let answer = try await bus.request(request, identifier: identifier, origin: origin)
+        let answer = try await bus.request(erased: request, identifier: identifier, origin: origin)
         return try JSONEncoder().encode(answer)
     }
 

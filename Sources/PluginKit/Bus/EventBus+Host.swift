@@ -51,15 +51,17 @@ extension EventBus {
 
     /// Emits a wire event whose static type is known only at run time (a bridge decoded it by
     /// wire name); the cascade is the one of its dynamic type.
+    ///
+    /// The argument label keeps a typed `emit(_:identifier:origin:)` from resolving here.
     @_spi(SessionHost)
-    public func emit(_ event: any WireEvent, identifier: String?, origin: EventOrigin) async throws -> AnyEnvelope {
+    public func emit(erased event: any WireEvent, identifier: String?, origin: EventOrigin) async throws -> AnyEnvelope {
         try await emitOpened(event, identifier: identifier, origin: origin)
     }
 
     /// Sends a wire request whose static type is known only at run time; the answer is its
     /// `Response`, as a value the bridge can encode.
     @_spi(SessionHost)
-    public func request(_ request: any WireRequest, identifier: String?, origin: EventOrigin) async throws -> any Encodable & Sendable {
+    public func request(erased request: any WireRequest, identifier: String?, origin: EventOrigin) async throws -> any Encodable & Sendable {
         try await requestOpened(request, identifier: identifier, origin: origin)
     }
 

@@ -94,6 +94,12 @@ public struct SessionIDError: Error, Sendable, Equatable, CustomStringConvertibl
     /// What is wrong with it.
     public let problem: Problem
 
+    /// Creates the error.
+    public init(id: String, problem: Problem) {
+        self.id = id
+        self.problem = problem
+    }
+
     public var description: String {
         let shown = id.prefix(40).map(\.debugDescriptionEscaped).joined() + (id.count > 40 ? "…" : "")
         switch problem {

@@ -42,6 +42,12 @@ public struct UnknownReferenceError: Error, Sendable, Equatable, CustomStringCon
     /// Every unknown entry.
     public let references: [UnknownReference]
 
+    /// Creates the error.
+    public init(entryPoint: String, references: [UnknownReference]) {
+        self.entryPoint = entryPoint
+        self.references = references
+    }
+
     public var description: String {
         "\(entryPoint) received settings that reference unknown ids: "
             + references.map(\.description).joined(separator: ", ")
