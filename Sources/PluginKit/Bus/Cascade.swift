@@ -28,6 +28,9 @@ final class Subscriber<Body: Sendable>: Sendable {
 /// The subscribers of one event or request type in dispatch order: descending priority, and
 /// registration order among equal priorities.
 ///
+/// The bus instantiates it only with its erased body types, never with a type that depends on
+/// an event type, so the emit path finds its metadata without a runtime generic lookup.
+///
 /// General subscribers and each identifier's subscribers are kept apart and merged for an
 /// emit with an identifier; at equal priority a general subscriber runs before a scoped one.
 /// Insertion is a binary search into a deque, so registering in ascending or descending
@@ -126,13 +129,4 @@ struct Cascade<Body: Sendable> {
             index -= 1
         }
     }
-}
-
-/// A ``Cascade`` in a box, so a bus can keep cascades of different types in one dictionary and
-/// change them in place.
-///
-/// `@unchecked Sendable`: a box is created, read and changed only while its bus holds the lock
-/// of its `state`, so no two threads ever touch `cascade` at once.
-final class CascadeBox<Body: Sendable>: @unchecked Sendable {
-    var cascade = Cascade<Body>()
 }

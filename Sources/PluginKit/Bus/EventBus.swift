@@ -12,18 +12,22 @@ import Synchronization
 /// A disposed bus throws ``BusDisposed`` from every emit and request; a subscription made on
 /// it is returned already cancelled.
 public final class EventBus: Sendable {
-    typealias EventBody<E: Sendable> = @Sendable (EventEnvelope<E>) async throws -> Void
-    typealias ResponderBody<Request: Sendable, Response: Sendable> = @Sendable (Request, RequestContext) async throws -> Response?
+    /// A handler with its event type erased. The cascade of event type `E` holds only handlers
+    /// made by `on(E.self, ...)`, and `dispatch` passes them only `EventEnvelope<E>`.
+    typealias EventBody = @Sendable (AnyObject) async throws -> Void
+    /// A responder with its request and response types erased (the cascade is keyed by both).
+    typealias ResponderBody = @Sendable (any Sendable, RequestContext) async throws -> (any Sendable)?
     typealias ObserverBody = @Sendable (_ event: any Sendable, _ identifier: String?) async -> Void
 
-    /// Which cascade: the handlers of an event type, or the responders of a request-response pair.
-    enum CascadeKey: Hashable, Sendable {
-        case event(ObjectIdentifier)
-        case request(ObjectIdentifier, response: ObjectIdentifier)
+    /// The responders of a request-response pair.
+    struct RequestKey: Hashable, Sendable {
+        let request: ObjectIdentifier
+        let response: ObjectIdentifier
     }
 
     struct State {
-        var cascades: [CascadeKey: AnyObject] = [:]
+        var events: [ObjectIdentifier: Cascade<EventBody>] = [:]
+        var requests: [RequestKey: Cascade<ResponderBody>] = [:]
         var observers: [Subscriber<ObserverBody>] = []
         var subscribedTypes: [any Any.Type] = []
         var subscribedTypeIDs: Set<ObjectIdentifier> = []
@@ -59,8 +63,9 @@ public final class EventBus: Sendable {
         identifier: String? = nil,
         _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void
     ) -> Subscription {
-        subscribe(E.self, key: .event(ObjectIdentifier(E.self)), priority: priority, identifier: identifier,
-                  body: handler as EventBody<E>)
+        let envelopeType = EventEnvelope<E>.self
+        let body: EventBody = { envelope in try await handler(unsafeDowncast(envelope, to: envelopeType)) }
+        return subscribe(E.self, in: \.events, key: ObjectIdentifier(E.self), priority: priority, identifier: identifier, body: body)
     }
 
     /// Observes every event that is not emitted internally, before any typed handler; cannot stop it.
@@ -100,8 +105,12 @@ public final class EventBus: Sendable {
         identifier: String? = nil,
         _ handler: @escaping @Sendable (Request, RequestContext) async throws -> Response?
     ) -> Subscription {
-        subscribe(Request.self, key: Self.key(Request.self, Response.self), priority: priority,
-                  identifier: identifier, body: handler as ResponderBody<Request, Response>)
+        let body: ResponderBody = { request, context in
+            guard let request = request as? Request else { return nil }
+            return try await handler(request, context)
+        }
+        return subscribe(Request.self, in: \.requests, key: Self.key(Request.self, Response.self), priority: priority,
+                         identifier: identifier, body: body)
     }
 
     /// Answers a wire request.
@@ -179,8 +188,10 @@ public final class EventBus: Sendable {
         state.withLock { state in
             state.disposed = true
             for observer in state.observers { observer.retire() }
-            for box in state.cascades.values { (box as? any RetirableCascade)?.retireAll() }
-            state.cascades.removeAll()
+            for cascade in state.events.values { cascade.retireAll() }
+            for cascade in state.requests.values { cascade.retireAll() }
+            state.events.removeAll()
+            state.requests.removeAll()
             state.observers.removeAll()
         }
     }
@@ -190,8 +201,8 @@ public final class EventBus: Sendable {
 
     // MARK: Internals
 
-    static func key<Request, Response>(_ request: Request.Type, _ response: Response.Type) -> CascadeKey {
-        .request(ObjectIdentifier(Request.self), response: ObjectIdentifier(Response.self))
+    static func key<Request, Response>(_ request: Request.Type, _ response: Response.Type) -> RequestKey {
+        RequestKey(request: ObjectIdentifier(Request.self), response: ObjectIdentifier(Response.self))
     }
 
     static func nilWhenUnanswered<Response>(_ body: () async throws -> Response) async throws -> Response? {
@@ -205,10 +216,9 @@ public final class EventBus: Sendable {
     }
 
     func dispatch<E: Sendable>(_ event: E, identifier: String?, origin: EventOrigin, observed: Bool) async throws -> EventEnvelope<E> {
-        let snapshot = state.withLock { state -> (observers: [Subscriber<ObserverBody>], handlers: Cascade<EventBody<E>>.Order)? in
+        let snapshot = state.withLock { state -> (observers: [Subscriber<ObserverBody>], handlers: Cascade<EventBody>.Order)? in
             guard !state.disposed else { return nil }
-            let box = state.cascades[.event(ObjectIdentifier(E.self))] as? CascadeBox<EventBody<E>>
-            return (observed ? state.observers : [], box?.cascade.order(for: identifier) ?? [])
+            return (observed ? state.observers : [], state.events[ObjectIdentifier(E.self)]?.order(for: identifier) ?? [])
         }
         guard let snapshot else { throw BusDisposed(bus: label) }
         for observer in snapshot.observers where observer.isLive {
@@ -229,16 +239,16 @@ public final class EventBus: Sendable {
     func answer<Request: Sendable, Response: Sendable>(
         _ request: Request, as response: Response.Type, identifier: String?, origin: EventOrigin
     ) async throws -> Response {
-        let responders = state.withLock { state -> Cascade<ResponderBody<Request, Response>>.Order? in
+        let responders = state.withLock { state -> Cascade<ResponderBody>.Order? in
             guard !state.disposed else { return nil }
-            let box = state.cascades[Self.key(Request.self, Response.self)] as? CascadeBox<ResponderBody<Request, Response>>
-            return box?.cascade.order(for: identifier) ?? []
+            return state.requests[Self.key(Request.self, Response.self)]?.order(for: identifier) ?? []
         }
         guard let responders else { throw BusDisposed(bus: label) }
         guard !responders.isEmpty else { throw RequestNotWired(request: Self.name(of: Request.self), identifier: identifier) }
         let context = RequestContext(origin: origin, identifier: identifier)
+        let erased: any Sendable = request
         for responder in responders where responder.isLive {
-            if let answer = try await responder.body(request, context) { return answer }
+            if let answer = try await responder.body(erased, context) as? Response { return answer }
         }
         throw AllConceded(request: Self.name(of: Request.self), identifier: identifier)
     }
@@ -247,9 +257,10 @@ public final class EventBus: Sendable {
         (type as? any WireRequest.Type)?.wireName ?? String(describing: type)
     }
 
-    private func subscribe<Body: Sendable>(
+    private func subscribe<Key: Hashable & Sendable, Body: Sendable>(
         _ type: Any.Type,
-        key: CascadeKey,
+        in table: WritableKeyPath<State, [Key: Cascade<Body>]> & Sendable,
+        key: Key,
         priority: Priority,
         identifier: String?,
         body: Body
@@ -257,12 +268,7 @@ public final class EventBus: Sendable {
         let added = state.withLock { state -> (Subscriber<Body>, [@Sendable (any Any.Type) -> Void])? in
             guard !state.disposed else { return nil }
             let subscriber = Subscriber(id: state.makeID(), priority: priority, identifier: identifier, body: body)
-            let box = state.cascades[key] as? CascadeBox<Body> ?? {
-                let box = CascadeBox<Body>()
-                state.cascades[key] = box
-                return box
-            }()
-            box.cascade.insert(subscriber)
+            state[keyPath: table][key, default: Cascade()].insert(subscriber)
             guard state.subscribedTypeIDs.insert(ObjectIdentifier(type)).inserted else { return (subscriber, []) }
             state.subscribedTypes.append(type)
             return (subscriber, state.typeObservers)
@@ -272,22 +278,17 @@ public final class EventBus: Sendable {
         return Subscription { [weak self] in
             subscriber.retire()
             self?.state.withLock { state in
-                guard let box = state.cascades[key] as? CascadeBox<Body> else { return }
-                box.cascade.remove(subscriber)
-                if box.cascade.isEmpty { state.cascades[key] = nil }
+                state[keyPath: table][key]?.remove(subscriber)
+                if state[keyPath: table][key]?.isEmpty == true { state[keyPath: table][key] = nil }
             }
         }
     }
 }
 
-/// A cascade whose subscribers a disposing bus retires, whatever their body type.
-protocol RetirableCascade: AnyObject {
-    func retireAll()
-}
-
-extension CascadeBox: RetirableCascade {
+extension Cascade {
+    /// Takes every subscriber out of any cascade that is running.
     func retireAll() {
-        for subscriber in cascade.all { subscriber.retire() }
+        for subscriber in all { subscriber.retire() }
     }
 }
 

@@ -6,14 +6,15 @@ import Synchronization
 ///
 /// After the cascade the envelope also says how many handlers ran (``handlerCount``: zero means
 /// nobody took the event) and whether any of them replaced the payload (``isPayloadReplaced``).
-public final class EventEnvelope<Event: Sendable>: Sendable {
-    private struct State {
-        var payload: Event
-        var replaced: Bool
-        var handlerCount: Int
-    }
-
-    private let state: Mutex<State>
+///
+/// `@unchecked Sendable`: `current`, `replaced` and `count` are read and written only while
+/// holding `lock`, and `stopped` is atomic. (A `Mutex` over a struct of these would be generic in
+/// `Event`, and every access would pay a runtime metadata lookup on the emit path.)
+public final class EventEnvelope<Event: Sendable>: @unchecked Sendable {
+    private let lock = Mutex(())
+    private var current: Event
+    private var replaced: Bool
+    private var count: Int
     private let stopped: Atomic<Bool>
     /// The identifier the event was emitted with, if any.
     public let identifier: String?
@@ -23,7 +24,9 @@ public final class EventEnvelope<Event: Sendable>: Sendable {
     /// An envelope around `payload`, as a bus or a host that rebuilds a remote cascade's outcome creates it.
     public init(payload: Event, identifier: String? = nil, origin: EventOrigin = .global, stopped: Bool = false,
                 handlerCount: Int = 0, isPayloadReplaced: Bool = false) {
-        self.state = Mutex(State(payload: payload, replaced: isPayloadReplaced, handlerCount: handlerCount))
+        self.current = payload
+        self.replaced = isPayloadReplaced
+        self.count = handlerCount
         self.stopped = Atomic(stopped)
         self.identifier = identifier
         self.origin = origin
@@ -31,11 +34,11 @@ public final class EventEnvelope<Event: Sendable>: Sendable {
 
     /// The current payload. Assigning it marks the payload replaced.
     public var payload: Event {
-        get { state.withLock { $0.payload } }
+        get { lock.withLock { _ in current } }
         set {
-            state.withLock { state in
-                state.payload = newValue
-                state.replaced = true
+            lock.withLock { _ in
+                current = newValue
+                replaced = true
             }
         }
     }
@@ -45,24 +48,24 @@ public final class EventEnvelope<Event: Sendable>: Sendable {
 
     /// Whether a handler assigned ``payload`` or stopped with a value: when false, the final
     /// payload is the emitted value itself, and a process bridge need not encode it again.
-    public var isPayloadReplaced: Bool { state.withLock { $0.replaced } }
+    public var isPayloadReplaced: Bool { lock.withLock { _ in replaced } }
 
     /// How many handlers ran for this emit (`bind` observers are not counted); set when the
     /// cascade ends. Zero means nobody took the event.
-    public var handlerCount: Int { state.withLock { $0.handlerCount } }
+    public var handlerCount: Int { lock.withLock { _ in count } }
 
     /// Ends the cascade; with a value, that value becomes the final payload.
     public func stop(_ value: Event? = nil) {
         if let value {
-            state.withLock { state in
-                state.payload = value
-                state.replaced = true
+            lock.withLock { _ in
+                current = value
+                replaced = true
             }
         }
         stopped.store(true, ordering: .releasing)
     }
 
-    func recordHandlers(_ count: Int) {
-        state.withLock { $0.handlerCount = count }
+    func recordHandlers(_ handlers: Int) {
+        lock.withLock { _ in count = handlers }
     }
 }
