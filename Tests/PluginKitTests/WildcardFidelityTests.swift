@@ -117,3 +117,16 @@ final class WildcardFidelityTests: XCTestCase {
         XCTAssertEqual(try registry.resolve("svc", as: ConfiguredService.self).last?.config.string("shared"), "wildcard_value")
     }
 }
+
+extension WildcardFidelityTests {
+    // plugin_kit: wildcard_pipeline_test "wildcard for unregistered service is silently dropped".
+    func testWildcardForAnEmptySlot_isDroppedAndDoesNotReachALaterRegistration() throws {
+        let registry = ServiceRegistry()
+        try registry.registerSingleton("agent.model", plugin: "alpha", ConfiguredService())
+        try registry.applyOverrides(from: RuntimeSettings(services: ["*:nonexistent.service": ServiceSettings(config: ["k": .string("v")])]))
+        let service: ConfiguredService = try registry.resolve("agent.model")
+        XCTAssertEqual(service.last?.config.isEmpty, true)
+        try registry.registerSingleton("nonexistent.service", plugin: "late", ConfiguredService())
+        XCTAssertNil(registry.resolveRaw("nonexistent.service")?.settings)
+    }
+}

@@ -190,13 +190,18 @@ public final class ServiceRegistry: Sendable {
     ///
     /// The winner is decided with the new plugin-specific rows; a plugin that held a wildcard's
     /// row before keeps it while it still wins, so the wildcard's priority does not move on its own.
+    /// A wildcard for a slot nobody registered is dropped, as plugin_kit drops it.
     func apply(overrides: ServiceOverrides) {
         state.withLock { state in
             let previous = state.forwards
             state.overrides = overrides
             state.forwards = [:]
             for slot in overrides.wildcards.keys {
-                let winner = (state.slots[slot] ?? [])
+                guard let candidates = state.slots[slot], !candidates.isEmpty else {
+                    state.overrides.wildcards[slot] = nil
+                    continue
+                }
+                let winner = candidates
                     .map { entry in
                         Resolved(entry: entry, settings: overrides.row(plugin: entry.pluginId, slot: slot, forwardedTo: previous[slot]))
                     }
