@@ -8,6 +8,8 @@ import PluginWire
 /// handler's error, thrown here as it would be in process.
 struct WireGlobalBus: GlobalBusAccess {
     let channel: WorkerChannel
+    /// This worker's session: the origin the supervisor stamps on what it sends.
+    let session: SessionID
 
     func emit<E: WireEvent>(_ event: E, identifier: String?) async throws -> EventEnvelope<E> {
         let payload = try JSONValue(encoding: event)
@@ -20,7 +22,8 @@ struct WireGlobalBus: GlobalBusAccess {
         }
         if let error = result.error { throw error.runtimeError(name: E.wireName, identifier: identifier) }
         let final = try (result.payload ?? payload).decode(as: E.self)
-        return EventEnvelope(payload: final, identifier: identifier, stopped: result.stopped)
+        return EventEnvelope(payload: final, identifier: identifier, origin: .session(session), stopped: result.stopped,
+                             handlerCount: result.handlerCount ?? 0, isPayloadReplaced: result.payloadReplaced ?? (result.payload != nil))
     }
 
     func request<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response {

@@ -58,7 +58,8 @@ final class WorkerSession: Sendable {
                 let reply: EmitResult
                 do {
                     let envelope = try await wire.emit(name: emit.event, payload: emit.payload.jsonData(), identifier: emit.identifier, origin: .global)
-                    reply = EmitResult(id: emit.id, payload: try JSONValue(jsonData: envelope.payload), stopped: envelope.stopped)
+                    reply = EmitResult(id: emit.id, payload: envelope.isPayloadReplaced ? try JSONValue(jsonData: envelope.payload) : emit.payload,
+                                       stopped: envelope.stopped, handlerCount: envelope.handlerCount, payloadReplaced: envelope.isPayloadReplaced)
                 } catch {
                     reply = EmitResult(id: emit.id, payload: nil, stopped: false, error: WireFailure(describing: error))
                 }
@@ -139,7 +140,7 @@ final class WorkerSession: Sendable {
                     id: SessionID(context.sessionID),
                     catalog: catalog,
                     settings: settings,
-                    globalBus: WireGlobalBus(channel: channel),
+                    globalBus: WireGlobalBus(channel: channel, session: SessionID(context.sessionID)),
                     contextValues: contextFactory(SessionID(context.sessionID)),
                     logger: logger
                 )
@@ -149,6 +150,8 @@ final class WorkerSession: Sendable {
                     attachedPlugins: await scope.attachedPlugins.map(\.rawValue).sorted())))
             } catch {
                 FileHandle.standardError.write(Data("session \(context.sessionID) could not start: \(error)\n".utf8))
+                // LEAD: the supervisor only logs this frame during the handshake, so createSession reports
+                // "exited (code 3)" without the plugin's LifecycleError; make it the handshake's failure cause.
                 channel.send(.error(WireFailure(code: .internal, message: "session scope failed to start: \(error)")))
                 exit(3)
             }

@@ -21,10 +21,10 @@ final class BusRouter: GlobalRouter {
         return registry
     }
 
-    func emit(event: String, payload: JSONValue, identifier: String?, from sessionID: String) async throws -> (payload: JSONValue, stopped: Bool) {
+    func emit(event: String, payload: JSONValue, identifier: String?, from sessionID: String) async throws -> EmitOutcome {
         let envelope = try await global().emit(name: event, payload: try payload.jsonData(), identifier: identifier,
                                                origin: .session(SessionID(sessionID)))
-        return (envelope.isPayloadReplaced ? try JSONValue(jsonData: envelope.payload) : payload, envelope.stopped)
+        return (envelope.isPayloadReplaced ? try JSONValue(jsonData: envelope.payload) : payload, envelope.stopped, envelope.handlerCount, envelope.isPayloadReplaced)
     }
 
     func request(name: String, payload: JSONValue, identifier: String?, optional: Bool, from sessionID: String) async throws -> JSONValue? {

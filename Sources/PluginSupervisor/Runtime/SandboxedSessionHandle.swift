@@ -13,13 +13,14 @@ struct SandboxedSessionHandle: SessionHandle {
 
     func emit<E: WireEvent>(_ event: E, identifier: String?) async throws -> EventEnvelope<E> {
         let payload = try JSONValue(encoding: event)
-        let result: (payload: JSONValue, stopped: Bool)
+        let result: EmitOutcome
         do {
             result = try await session.emit(event: E.wireName, payload: payload, identifier: identifier)
         } catch {
             throw error.runtimeError(name: E.wireName, identifier: identifier)
         }
-        return EventEnvelope(payload: try result.payload.decode(as: E.self), identifier: identifier, stopped: result.stopped)
+        return EventEnvelope(payload: try result.payload.decode(as: E.self), identifier: identifier, origin: .global,
+                             stopped: result.stopped, handlerCount: result.handlerCount ?? 0, isPayloadReplaced: result.payloadReplaced ?? (result.payload != payload))
     }
 
     func request<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response {
