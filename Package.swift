@@ -28,7 +28,7 @@ let package = Package(
                 .product(name: "Collections", package: "swift-collections"),
             ]
         ),
-        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit"]),
+        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Wire protocol (pure)
         .target(name: "PluginWire"),
@@ -61,6 +61,7 @@ let package = Package(
         // MARK: Supervisor and worker
         .target(name: "CSupervisorShims"),
         .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire"]),
+        .testTarget(name: "PluginBridgeTests", dependencies: ["PluginBridge", "PluginKit"]),
         .target(
             name: "PluginWorker",
             dependencies: [

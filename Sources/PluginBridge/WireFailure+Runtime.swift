@@ -16,6 +16,10 @@ extension WireFailure {
             self.init(code: .cancelled, message: "cancelled")
         case let wire as WireError:
             self.init(code: .decodingFailed, message: "\(wire)")
+        case let payload as WirePayloadError:
+            self.init(code: .decodingFailed, message: "\(payload)")
+        case let disposed as BusDisposed:
+            self.init(code: .sessionDead, message: "\(disposed)")
         case is DecodingError:
             self.init(code: .decodingFailed, message: "\(error)")
         default:

@@ -135,7 +135,7 @@ public struct ControlService: Sendable {
         let event = try arguments.string("event")
         let payload = arguments.value("payload") ?? .object([:])
         let identifier = arguments.optionalString("identifier")
-        let results: [String: Result<(payload: JSONValue, stopped: Bool), SessionError>]
+        let results: [String: Result<EmitOutcome, SessionError>]
         if arguments.bool("all") == true {
             results = await supervisor.broadcast(event: event, payload: payload, identifier: identifier)
         } else {

@@ -150,15 +150,16 @@ public final class SandboxedSession: Sendable {
         return try result.get()
     }
 
-    /// Emits `event` into the session's own bus and returns the final payload.
-    public func emit(event: String, payload: JSONValue, identifier: String? = nil, timeout: Duration? = nil) async throws(SessionError) -> (payload: JSONValue, stopped: Bool) {
+    /// Emits `event` into the session's own bus and returns the final payload, whether a handler
+    /// stopped it, and how many handlers ran (nil when the worker did not say).
+    public func emit(event: String, payload: JSONValue, identifier: String? = nil, timeout: Duration? = nil) async throws(SessionError) -> EmitOutcome {
         let link = try liveLink()
         let reply = try await link.call("emit \(event)", timeout: timeout) { id in
             .emit(Emit(id: id, scope: .session, event: event, identifier: identifier, payload: payload))
         }
         guard case .emitResult(let result) = reply else { throw unexpected(reply) }
         if let error = result.error { throw remote(error) }
-        return (result.payload ?? payload, result.stopped)
+        return (result.payload ?? payload, result.stopped, result.handlerCount, result.payloadReplaced)
     }
 
     /// Sends a request into the session's bus; nil only when `optional` and nobody answered.

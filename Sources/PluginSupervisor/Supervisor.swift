@@ -148,9 +148,9 @@ public final class Supervisor: Sendable {
         payload: JSONValue,
         identifier: String? = nil,
         timeout: Duration? = nil
-    ) async -> [String: Result<(payload: JSONValue, stopped: Bool), SessionError>] {
+    ) async -> [String: Result<EmitOutcome, SessionError>] {
         let targets = sessions
-        return await withTaskGroup(of: (String, Result<(payload: JSONValue, stopped: Bool), SessionError>).self) { group in
+        return await withTaskGroup(of: (String, Result<EmitOutcome, SessionError>).self) { group in
             for session in targets {
                 group.addTask {
                     do throws(SessionError) {
@@ -160,7 +160,7 @@ public final class Supervisor: Sendable {
                     }
                 }
             }
-            var results: [String: Result<(payload: JSONValue, stopped: Bool), SessionError>] = [:]
+            var results: [String: Result<EmitOutcome, SessionError>] = [:]
             for await (id, result) in group { results[id] = result }
             return results
         }

@@ -401,7 +401,8 @@ final class WorkerLink: Sendable {
         let reply: EmitResult
         do {
             let result = try await router.emit(event: emit.event, payload: emit.payload, identifier: emit.identifier, from: sessionID)
-            reply = EmitResult(id: emit.id, payload: result.payload, stopped: result.stopped, error: nil)
+            reply = EmitResult(id: emit.id, payload: result.payload, stopped: result.stopped, error: nil,
+                               handlerCount: result.handlerCount, payloadReplaced: result.payloadReplaced)
         } catch {
             reply = EmitResult(id: emit.id, payload: nil, stopped: false, error: WireFailure(describing: error))
         }

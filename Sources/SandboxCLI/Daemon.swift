@@ -38,9 +38,12 @@ struct Daemon {
                     }
                     for id in known { settings.plugins[id, default: PluginConfig()].enabled = options.plugins.contains(id.rawValue) }
                 }
+                guard let restart = RestartPolicy(argument: options.restart) else {
+                    throw ControlFailure.badArguments("restart policy '\(options.restart)' is not `never` or `on-crash[:R[/T]]`")
+                }
                 let session = try await runtime.createSession(
                     id: options.id.map { SessionID($0) }, settings: settings,
-                    attributes: ["profile": options.profile, "restart": options.restart])
+                    options: SandboxSessionOptions(profile: options.profile, restart: restart))
                 return session.id.rawValue
             },
             applySettings: { document in

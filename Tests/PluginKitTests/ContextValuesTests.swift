@@ -24,11 +24,17 @@ final class ContextValuesTests: XCTestCase {
         XCTAssertEqual(seen.all, ["ada@s"])
     }
 
-    func testRequiredValueWithoutFactory_isALoudConfigurationError() async throws {
+    // plugin_kit: runtime_routing_test "createSession without contextFactory throws when S is custom type".
+    func testCreateSession_whenAPluginRequiresAValueNoFactoryGave_throwsAndIsNotListed() async throws {
         let runtime = try await PluginRuntime(sessionPlugins: SessionPluginCatalog([{ UserPlugin(seen: Journal()) }]))
-        let session = try await runtime.createSession(id: "s")
-        let attached = await session.attachedPlugins
-        XCTAssertTrue(attached.isEmpty, "the plugin failed to attach")
+        do {
+            _ = try await runtime.createSession(id: "s")
+            XCTFail("the session must not start")
+        } catch let error as LifecycleError {
+            XCTAssertEqual(error.phase, .attach)
+            XCTAssertTrue(error.failures["user"]?.contains("CurrentUser needs a context factory") ?? false, "\(error)")
+        }
+        XCTAssertTrue(runtime.sessions.isEmpty)
         XCTAssertThrowsError(try ContextValues().require(CurrentUser.self)) { error in
             XCTAssertEqual(error as? RuntimeError, .missingContextFactory("CurrentUser"))
             XCTAssertTrue("\(error)".contains("needs a context factory"))

@@ -147,19 +147,18 @@ final class EventBusTests: XCTestCase {
         XCTAssertTrue(subscription.isCancelled)
     }
 
-    func testDispose_removesEverything() async throws {
-        let bus = EventBus()
+    // plugin_kit: event_bus_test "Post-dispose guards".
+    func testDispose_thenEmitAndRequest_throwBusDisposedAndReachNobody() async throws {
+        let bus = EventBus(label: "doc")
         let journal = Journal()
         bus.on(Note.self) { _ in journal.add("handler") }
         bus.onRequest(Ask.self) { _ in "answer" }
         bus.dispose()
-        try await bus.emit(Note(text: ""))
-        XCTAssertEqual(journal.all, [])
         XCTAssertTrue(bus.isDisposed)
-        do {
-            _ = try await bus.request(Ask(question: "q"))
-            XCTFail("a disposed bus answers nothing")
-        } catch is RequestNotWired {}
+        await XCTAssertThrowsErrorAsync(try await bus.emit(Note(text: ""))) { XCTAssertEqual($0 as? BusDisposed, BusDisposed(bus: "doc")) }
+        await XCTAssertThrowsErrorAsync(try await bus.request(Ask(question: "q"))) { XCTAssertEqual($0 as? BusDisposed, BusDisposed(bus: "doc")) }
+        await XCTAssertThrowsErrorAsync(try await bus.maybeRequest(Ask(question: "q"))) { XCTAssertEqual($0 as? BusDisposed, BusDisposed(bus: "doc")) }
+        XCTAssertEqual(journal.all, [])
     }
 }
 

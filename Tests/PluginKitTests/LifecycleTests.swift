@@ -37,10 +37,11 @@ final class DependencyCascadeTests: XCTestCase {
         XCTAssertEqual(runtime.configurationProblems, [.lockedDependencyMissing("core", dependency: "ghost")])
     }
 
-    func testCycle_isDetectedReportedAndItsMembersDisabled() async throws {
+    // plugin_kit: dependency_cycle_test "cyclic plugins still attach".
+    func testSatisfiedCycle_isReportedAndItsMembersStillAttach() async throws {
         let plugins = [GlobalProbe(id: "a", dependencies: ["b"]), GlobalProbe(id: "b", dependencies: ["c"]), GlobalProbe(id: "c", dependencies: ["a"]), GlobalProbe(id: "d")]
         let runtime = try await PluginRuntime(globalPlugins: plugins)
-        XCTAssertEqual(runtime.attachedPlugins, ["d"])
+        XCTAssertEqual(runtime.attachedPlugins, ["a", "b", "c", "d"])
         XCTAssertTrue(runtime.configurationProblems.contains(.cycle(["a", "b", "c"])), "\(runtime.configurationProblems)")
     }
 
@@ -76,7 +77,7 @@ final class FailedAttachTests: XCTestCase {
         XCTAssertEqual(runtime.attachedPlugins, ["good"])
         XCTAssertNil(runtime.globalRegistry.maybeResolve("bad.service", as: String.self), "its services are unregistered")
         XCTAssertEqual(runtime.globalRegistry.maybeResolve("good.service", as: String.self), "service of good")
-        XCTAssertFalse(runtime.enabledPlugins.contains("bad"))
+        XCTAssertTrue(runtime.enabledPlugins.contains("bad"), "enabled is the settings' intent; attached is the truth")
     }
 
     func testFailingAttach_cancelsTheSubscriptionsItMade() async throws {
@@ -99,11 +100,16 @@ final class FailedAttachTests: XCTestCase {
         XCTAssertTrue(error.description.contains("attach failed in global for 2 plugin(s)"), error.description)
     }
 
-    func testFailingRegister_skipsAttachForThatPlugin() async throws {
+    func testFailingRegister_failsTheStartWithoutAttachingAnything() async throws {
         let journal = Journal()
-        let runtime = try await PluginRuntime(globalPlugins: [GlobalProbe(id: "bad", journal: journal, failRegister: true)])
-        XCTAssertFalse(journal.all.contains("bad.attach"))
-        XCTAssertEqual(runtime.startupFailures.first?.phase, .register)
+        do {
+            _ = try await PluginRuntime(globalPlugins: [GlobalProbe(id: "bad", journal: journal, failRegister: true), GlobalProbe(id: "good", journal: journal)])
+            XCTFail("the start must fail")
+        } catch let error as LifecycleError {
+            XCTAssertEqual(error.phase, .register)
+            XCTAssertEqual(Array(error.failures.keys), ["bad"])
+        }
+        XCTAssertFalse(journal.all.contains { $0.hasSuffix(".attach") })
     }
 
     func testDetachFailure_doesNotStopOtherDetaches() async throws {

@@ -98,9 +98,10 @@ final class EnablementDetailTests: XCTestCase {
         XCTAssertEqual(journal.all.filter { $0.hasSuffix("detach") }, ["top.detach", "base.detach"])
     }
 
-    func testSelfDependency_isACycle() async throws {
+    // plugin_kit: dependency_cycle_test "a single-node self-cycle (P depends on P) emits a severe log".
+    func testSelfDependency_isReportedAsACycleAndStillAttaches() async throws {
         let runtime = try await PluginRuntime(globalPlugins: [GlobalProbe(id: "ouroboros", dependencies: ["ouroboros"])])
-        XCTAssertEqual(runtime.attachedPlugins, [])
+        XCTAssertEqual(runtime.attachedPlugins, ["ouroboros"])
         XCTAssertTrue(runtime.configurationProblems.contains(.cycle(["ouroboros"])))
     }
 

@@ -96,7 +96,11 @@ final class RegistryTests: XCTestCase {
         try registry.registerSingleton("slot", plugin: "bottom", priority: .low, "bottom")
         XCTAssertEqual(try registry.resolveAfter(plugin: "top", serviceId: "slot", as: String.self), "middle")
         XCTAssertEqual(try registry.resolveAfter(plugin: "middle", serviceId: "slot", as: String.self), "bottom")
-        XCTAssertNil(try registry.resolveAfter(plugin: "bottom", serviceId: "slot", as: String.self))
+        // plugin_kit: service_registry_test, resolveAfter past the last registration throws naming plugin and slot.
+        XCTAssertThrowsError(try registry.resolveAfter(plugin: "bottom", serviceId: "slot", as: String.self)) { error in
+            XCTAssertEqual(error as? RegistryError, .nothingAfter("slot", plugin: "bottom"))
+            XCTAssertTrue("\(error)".contains("'slot'") && "\(error)".contains("'bottom'"))
+        }
     }
 
     func testResolveAfter_unknownPlugin_isAnError() throws {

@@ -81,3 +81,14 @@ extension RuntimeSettings {
         return copy
     }
 }
+
+/// Asserts that `expression` throws, and hands the error to `check`.
+func XCTAssertThrowsErrorAsync<T>(_ expression: @autoclosure () async throws -> T, file: StaticString = #filePath, line: UInt = #line,
+                                  _ check: (any Error) -> Void = { _ in }) async {
+    do {
+        _ = try await expression()
+        XCTFail("expected an error", file: file, line: line)
+    } catch {
+        check(error)
+    }
+}

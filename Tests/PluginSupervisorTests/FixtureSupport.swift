@@ -29,19 +29,19 @@ final class TestRouter: GlobalRouter {
     struct Failure: Error, CustomStringConvertible { var description: String }
     let seen = Mutex<[String]>([])
 
-    func emit(event: String, payload: JSONValue, identifier: String?, from sessionID: String) async throws -> (payload: JSONValue, stopped: Bool) {
+    func emit(event: String, payload: JSONValue, identifier: String?, from sessionID: String) async throws -> EmitOutcome {
         seen.withLock { $0.append("\(sessionID):\(event)") }
         switch event {
         case "Bump":
-            guard case .object(var fields) = payload, case .int(let n)? = fields["n"] else { return (payload, false) }
+            guard case .object(var fields) = payload, case .int(let n)? = fields["n"] else { return (payload, false, 1, false) }
             fields["n"] = .int(n + 1)
-            return (.object(fields), false)
+            return (.object(fields), false, 1, true)
         case "Halt":
-            return (payload, true)
+            return (payload, true, 1, false)
         case "Fail":
             throw Failure(description: "global handler refused \(payload)")
         default:
-            return (payload, false)
+            return (payload, false, 0, false)
         }
     }
 

@@ -13,7 +13,7 @@ import XCTest
 /// The plugin runtime with sessions in real confined worker processes (the built `sandboxctl`,
 /// spawned in exec mode under the default profile): plugin_kit's semantics across the boundary.
 final class SandboxedRuntimeTests: XCTestCase {
-    private func makeRuntime(extraGlobal: [any GlobalPlugin] = []) async throws -> (PluginRuntime, SandboxedSessionHost) {
+    func makeRuntime(extraGlobal: [any GlobalPlugin] = []) async throws -> (PluginRuntime, SandboxedSessionHost) {
         let spawner = WorkerSpawner(mode: .exec, executable: try BuiltProduct.path("sandboxctl"))
         let host = try SandboxedSessionHost(spawner: spawner, profiles: { try SandboxProfile.named($0 ?? "default") })
         let runtime = try await PluginRuntime(
@@ -23,7 +23,7 @@ final class SandboxedRuntimeTests: XCTestCase {
         return (runtime, host)
     }
 
-    private func finish(_ runtime: PluginRuntime, _ host: SandboxedSessionHost) async {
+    func finish(_ runtime: PluginRuntime, _ host: SandboxedSessionHost) async {
         await runtime.dispose()
         await host.supervisor.shutdown()
     }

@@ -34,28 +34,15 @@ public struct AllConceded: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A payload that arrived as JSON could not be decoded as the event or request type registered
-/// under its wire name.
-public struct WirePayloadError: Error, Sendable, CustomStringConvertible {
-    /// The wire name.
-    public let name: String
-    /// What the decoder said.
-    public let reason: String
+/// The bus was disposed: it takes no more emits or requests.
+public struct BusDisposed: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The disposed bus's label (`global`, or the session id).
+    public let bus: String
 
-    public var description: String { "payload of \(name) does not decode: \(reason)" }
+    /// Creates the error.
+    public init(bus: String) {
+        self.bus = bus
+    }
+
+    public var description: String { "the event bus '\(bus)' was disposed" }
 }
-
-/// The bus was disposed.
-public struct BusDisposed: Error, Sendable, CustomStringConvertible {
-    public var description: String { "the event bus was disposed" }
-}
-
-/// An event that arrived by wire name with no handler type known here; `bind` observers see it.
-public struct UnknownWireEvent: Sendable, Equatable {
-    /// The wire name.
-    public let name: String
-    /// The payload, UTF-8 JSON.
-    public let payload: Data
-}
-
-import struct Foundation.Data

@@ -1,59 +1,56 @@
-import Foundation
 import Synchronization
 
 /// A typed event bus: prioritized handlers form a cascade over one envelope; `bind` observers
 /// see every event first; requests are answered by the first handler that does not concede.
 ///
-/// Handlers of equal priority run in registration order. Emitting with an identifier reaches
-/// the general handlers plus the handlers of exactly that identifier, never another's.
+/// Handlers of equal priority run in registration order, and at equal priority a general
+/// handler runs before one scoped to an identifier. Emitting with an identifier reaches the
+/// general handlers plus the handlers of exactly that identifier, never another's.
 /// Cancelling a subscription, even from inside a running handler, is safe: a cancelled handler
 /// is not called again, including later in the cascade that is running.
+///
+/// A disposed bus throws ``BusDisposed`` from every emit and request; a subscription made on
+/// it is returned already cancelled.
 public final class EventBus: Sendable {
-    typealias Invoke = @Sendable (AnyObject) async throws -> Void
-    typealias Answer = @Sendable (any Sendable) async throws -> (any Sendable)?
+    /// A handler with its event type erased. The cascade of event type `E` holds only handlers
+    /// made by `on(E.self, ...)`, and `dispatch` passes them only `EventEnvelope<E>`.
+    typealias EventBody = @Sendable (AnyObject) async throws -> Void
+    /// A responder with its request and response types erased (the cascade is keyed by both).
+    typealias ResponderBody = @Sendable (any Sendable, RequestContext) async throws -> (any Sendable)?
+    typealias ObserverBody = @Sendable (_ event: any Sendable, _ identifier: String?) async -> Void
 
-    struct Handler {
-        let id: UInt64
-        let priority: Priority
-        let identifier: String?
-        let invoke: Invoke
-    }
-
-    struct Responder {
-        let id: UInt64
-        let priority: Priority
-        let identifier: String?
-        let answer: Answer
-    }
-
-    struct RequestKey: Hashable {
+    /// The responders of a request-response pair.
+    struct RequestKey: Hashable, Sendable {
         let request: ObjectIdentifier
         let response: ObjectIdentifier
     }
 
-    /// Decodes, dispatches and re-encodes an event known by wire name.
-    typealias EncodedEmit = @Sendable (EventBus, Data, String?) async throws -> EncodedEnvelope
-    /// Decodes, answers and encodes a request known by wire name.
-    typealias EncodedRequest = @Sendable (EventBus, Data, String?) async throws -> Data
-
     struct State {
-        var handlers: [ObjectIdentifier: [Handler]] = [:]
-        var responders: [RequestKey: [Responder]] = [:]
-        var observers: [UInt64: @Sendable (any Sendable, String?) async -> Void] = [:]
-        var wireEvents: [String: EncodedEmit] = [:]
-        var wireRequests: [String: EncodedRequest] = [:]
-        var live: Set<UInt64> = []
+        var events: [ObjectIdentifier: Cascade<EventBody>] = [:]
+        var requests: [RequestKey: Cascade<ResponderBody>] = [:]
+        var observers: [Subscriber<ObserverBody>] = []
+        var subscribedTypes: [any Any.Type] = []
+        var subscribedTypeIDs: Set<ObjectIdentifier> = []
+        var typeObservers: [@Sendable (any Any.Type) -> Void] = []
         var nextID: UInt64 = 1
         var disposed = false
+
+        mutating func makeID() -> UInt64 {
+            defer { nextID += 1 }
+            return nextID
+        }
     }
 
     let state = Mutex(State())
     /// A label for logs and errors (`global`, or the session id).
     public let label: String
+    /// The scope this bus serves: the origin its own emits and requests carry.
+    public let scope: EventOrigin
 
-    /// An empty bus.
-    public init(label: String = "bus") {
+    /// An empty bus serving `scope`.
+    public init(label: String = "bus", scope: EventOrigin = .global) {
         self.label = label
+        self.scope = scope
     }
 
     // MARK: Subscribing
@@ -66,44 +63,24 @@ public final class EventBus: Sendable {
         identifier: String? = nil,
         _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void
     ) -> Subscription {
-        let invoke: Invoke = { envelope in
-            guard let typed = envelope as? EventEnvelope<E> else { return }
-            try await handler(typed)
-        }
-        return add(ObjectIdentifier(E.self), priority: priority, identifier: identifier, invoke: invoke)
-    }
-
-    /// Like ``on(_:priority:identifier:_:)``, and also makes `E` reachable by its wire name.
-    @discardableResult
-    public func on<E: WireEvent>(
-        _ type: E.Type,
-        priority: Priority = .normal,
-        identifier: String? = nil,
-        _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void
-    ) -> Subscription {
-        learn(E.self)
-        let invoke: Invoke = { envelope in
-            guard let typed = envelope as? EventEnvelope<E> else { return }
-            try await handler(typed)
-        }
-        return add(ObjectIdentifier(E.self), priority: priority, identifier: identifier, invoke: invoke)
+        let envelopeType = EventEnvelope<E>.self
+        let body: EventBody = { envelope in try await handler(unsafeDowncast(envelope, to: envelopeType)) }
+        return subscribe(E.self, in: \.events, key: ObjectIdentifier(E.self), priority: priority, identifier: identifier, body: body)
     }
 
     /// Observes every event that is not emitted internally, before any typed handler; cannot stop it.
     @discardableResult
     public func bind(_ observer: @escaping @Sendable (_ event: any Sendable, _ identifier: String?) async -> Void) -> Subscription {
-        let id = state.withLock { state -> UInt64 in
-            let id = state.nextID
-            state.nextID += 1
-            state.observers[id] = observer
-            state.live.insert(id)
-            return id
+        let subscriber: Subscriber<ObserverBody>? = state.withLock { state in
+            guard !state.disposed else { return nil }
+            let subscriber = Subscriber<ObserverBody>(id: state.makeID(), priority: .normal, identifier: nil, body: observer)
+            state.observers.append(subscriber)
+            return subscriber
         }
+        guard let subscriber else { return Subscription.cancelled }
         return Subscription { [weak self] in
-            self?.state.withLock { state in
-                state.observers[id] = nil
-                state.live.remove(id)
-            }
+            subscriber.retire()
+            self?.state.withLock { $0.observers.removeAll { $0 === subscriber } }
         }
     }
 
@@ -116,15 +93,27 @@ public final class EventBus: Sendable {
         identifier: String? = nil,
         _ handler: @escaping @Sendable (Request) async throws -> Response?
     ) -> Subscription {
-        let answer: Answer = { value in
-            guard let typed = value as? Request else { return nil }
-            return try await handler(typed)
-        }
-        return addResponder(RequestKey(request: ObjectIdentifier(Request.self), response: ObjectIdentifier(Response.self)),
-                            priority: priority, identifier: identifier, answer: answer)
+        onRequest(Request.self, Response.self, priority: priority, identifier: identifier) { request, _ in try await handler(request) }
     }
 
-    /// Answers a wire request; it becomes reachable by its wire name.
+    /// Answers requests of type `Request` with `Response`, learning where each request came from.
+    @discardableResult
+    public func onRequest<Request: Sendable, Response: Sendable>(
+        _ request: Request.Type,
+        _ response: Response.Type,
+        priority: Priority = .normal,
+        identifier: String? = nil,
+        _ handler: @escaping @Sendable (Request, RequestContext) async throws -> Response?
+    ) -> Subscription {
+        let body: ResponderBody = { request, context in
+            guard let request = request as? Request else { return nil }
+            return try await handler(request, context)
+        }
+        return subscribe(Request.self, in: \.requests, key: Self.key(Request.self, Response.self), priority: priority,
+                         identifier: identifier, body: body)
+    }
+
+    /// Answers a wire request.
     @discardableResult
     public func onRequest<R: WireRequest>(
         _ request: R.Type,
@@ -132,90 +121,78 @@ public final class EventBus: Sendable {
         identifier: String? = nil,
         _ handler: @escaping @Sendable (R) async throws -> R.Response?
     ) -> Subscription {
-        learnRequest(R.self)
-        return onRequest(R.self, R.Response.self, priority: priority, identifier: identifier, handler)
+        onRequest(R.self, R.Response.self, priority: priority, identifier: identifier, handler)
+    }
+
+    /// Answers a wire request, learning where each request came from.
+    @discardableResult
+    public func onRequest<R: WireRequest>(
+        _ request: R.Type,
+        priority: Priority = .normal,
+        identifier: String? = nil,
+        _ handler: @escaping @Sendable (R, RequestContext) async throws -> R.Response?
+    ) -> Subscription {
+        onRequest(R.self, R.Response.self, priority: priority, identifier: identifier, handler)
     }
 
     // MARK: Emitting
 
     /// Runs `event` through observers and the handler cascade; returns the final envelope.
     /// A handler's error propagates to the emitter and ends the cascade.
+    /// - Throws: ``BusDisposed`` once the bus is disposed, or a handler's error.
     @discardableResult
     public func emit<E: Sendable>(_ event: E, identifier: String? = nil) async throws -> EventEnvelope<E> {
-        try await dispatch(event, identifier: identifier, observed: true)
+        try await dispatch(event, identifier: identifier, origin: scope, observed: true)
     }
 
     /// Like ``emit(_:identifier:)`` but skips `bind` observers.
     @discardableResult
     public func emitInternal<E: Sendable>(_ event: E, identifier: String? = nil) async throws -> EventEnvelope<E> {
-        try await dispatch(event, identifier: identifier, observed: false)
-    }
-
-    /// Emits an event known by its wire name with a JSON payload; returns the final JSON payload.
-    ///
-    /// A name no handler type was registered for reaches `bind` observers only, as an
-    /// ``UnknownWireEvent``, and comes back unchanged and not stopped.
-    public func emitEncoded(name: String, payload: Data, identifier: String?) async throws -> EncodedEnvelope {
-        guard let emit = state.withLock({ $0.wireEvents[name] }) else {
-            _ = try await dispatch(UnknownWireEvent(name: name, payload: payload), identifier: identifier, observed: true)
-            return EncodedEnvelope(payload: payload, stopped: false)
-        }
-        return try await emit(self, payload, identifier)
-    }
-
-    /// Sends a request known by wire name with a JSON payload; returns the JSON answer.
-    public func requestEncoded(name: String, payload: Data, identifier: String?) async throws -> Data {
-        guard let request = state.withLock({ $0.wireRequests[name] }) else {
-            throw RequestNotWired(request: name, identifier: identifier)
-        }
-        return try await request(self, payload, identifier)
+        try await dispatch(event, identifier: identifier, origin: scope, observed: false)
     }
 
     /// The answer of the first handler that does not concede.
-    /// - Throws: ``RequestNotWired`` when no handler fits, ``AllConceded`` when all returned nil.
+    /// - Throws: ``RequestNotWired`` when no handler fits, ``AllConceded`` when all returned nil,
+    ///   ``BusDisposed`` once the bus is disposed, or a handler's error.
     public func request<Request: Sendable, Response: Sendable>(
         _ request: Request,
         as response: Response.Type,
         identifier: String? = nil
     ) async throws -> Response {
-        let key = RequestKey(request: ObjectIdentifier(Request.self), response: ObjectIdentifier(Response.self))
-        let name = String(describing: Request.self)
-        let responders = state.withLock { $0.responders[key] ?? [] }.filter { $0.identifier == nil || $0.identifier == identifier }
-        guard !responders.isEmpty else { throw RequestNotWired(request: name, identifier: identifier) }
-        for responder in responders where isLive(responder.id) {
-            if let answer = try await responder.answer(request) as? Response { return answer }
-        }
-        throw AllConceded(request: name, identifier: identifier)
+        try await answer(request, as: Response.self, identifier: identifier, origin: scope)
     }
 
     /// Like ``request(_:as:identifier:)`` for a wire request.
     public func request<R: WireRequest>(_ request: R, identifier: String? = nil) async throws -> R.Response {
-        try await self.request(request, as: R.Response.self, identifier: identifier)
+        try await answer(request, as: R.Response.self, identifier: identifier, origin: scope)
     }
 
-    /// Nil instead of ``RequestNotWired`` / ``AllConceded``; a handler's own error still throws.
+    /// Nil instead of ``RequestNotWired`` / ``AllConceded``; a handler's own error and
+    /// ``BusDisposed`` still throw.
     public func maybeRequest<Request: Sendable, Response: Sendable>(
         _ request: Request,
         as response: Response.Type,
         identifier: String? = nil
     ) async throws -> Response? {
-        do {
-            return try await self.request(request, as: response, identifier: identifier)
-        } catch is RequestNotWired {
-            return nil
-        } catch is AllConceded {
-            return nil
-        }
+        try await Self.nilWhenUnanswered { try await answer(request, as: Response.self, identifier: identifier, origin: scope) }
     }
 
-    /// Cancels every subscription; later emits reach nobody and requests are not wired.
+    /// Like ``maybeRequest(_:as:identifier:)`` for a wire request.
+    public func maybeRequest<R: WireRequest>(_ request: R, identifier: String? = nil) async throws -> R.Response? {
+        try await maybeRequest(request, as: R.Response.self, identifier: identifier)
+    }
+
+    /// Cancels every subscription; later emits and requests throw ``BusDisposed``. A cascade
+    /// that is running calls no further handler.
     public func dispose() {
         state.withLock { state in
-            state.handlers.removeAll()
-            state.responders.removeAll()
-            state.observers.removeAll()
-            state.live.removeAll()
             state.disposed = true
+            for observer in state.observers { observer.retire() }
+            for cascade in state.events.values { cascade.retireAll() }
+            for cascade in state.requests.values { cascade.retireAll() }
+            state.events.removeAll()
+            state.requests.removeAll()
+            state.observers.removeAll()
         }
     }
 
@@ -224,91 +201,94 @@ public final class EventBus: Sendable {
 
     // MARK: Internals
 
-    private func dispatch<E: Sendable>(_ event: E, identifier: String?, observed: Bool) async throws -> EventEnvelope<E> {
-        let envelope = EventEnvelope(payload: event, identifier: identifier)
-        let (observers, handlers) = state.withLock { state in
-            (observed ? Array(state.observers.sorted { $0.key < $1.key }) : [],
-             (state.handlers[ObjectIdentifier(E.self)] ?? []).filter { $0.identifier == nil || $0.identifier == identifier })
+    static func key<Request, Response>(_ request: Request.Type, _ response: Response.Type) -> RequestKey {
+        RequestKey(request: ObjectIdentifier(Request.self), response: ObjectIdentifier(Response.self))
+    }
+
+    static func nilWhenUnanswered<Response>(_ body: () async throws -> Response) async throws -> Response? {
+        do {
+            return try await body()
+        } catch is RequestNotWired {
+            return nil
+        } catch is AllConceded {
+            return nil
         }
-        for (id, observer) in observers where isLive(id) {
-            await observer(event, identifier)
+    }
+
+    func dispatch<E: Sendable>(_ event: E, identifier: String?, origin: EventOrigin, observed: Bool) async throws -> EventEnvelope<E> {
+        let snapshot = state.withLock { state -> (observers: [Subscriber<ObserverBody>], handlers: Cascade<EventBody>.Order)? in
+            guard !state.disposed else { return nil }
+            return (observed ? state.observers : [], state.events[ObjectIdentifier(E.self)]?.order(for: identifier) ?? [])
         }
-        for handler in handlers {
+        guard let snapshot else { throw BusDisposed(bus: label) }
+        for observer in snapshot.observers where observer.isLive {
+            await observer.body(event, identifier)
+        }
+        let envelope = EventEnvelope(payload: event, identifier: identifier, origin: origin)
+        var count = 0
+        for handler in snapshot.handlers {
             if envelope.isStopped { break }
-            guard isLive(handler.id) else { continue }
-            try await handler.invoke(envelope)
+            guard handler.isLive else { continue }
+            count += 1
+            try await handler.body(envelope)
         }
+        envelope.recordHandlers(count)
         return envelope
     }
 
-    private func isLive(_ id: UInt64) -> Bool {
-        state.withLock { $0.live.contains(id) }
+    func answer<Request: Sendable, Response: Sendable>(
+        _ request: Request, as response: Response.Type, identifier: String?, origin: EventOrigin
+    ) async throws -> Response {
+        let responders = state.withLock { state -> Cascade<ResponderBody>.Order? in
+            guard !state.disposed else { return nil }
+            return state.requests[Self.key(Request.self, Response.self)]?.order(for: identifier) ?? []
+        }
+        guard let responders else { throw BusDisposed(bus: label) }
+        guard !responders.isEmpty else { throw RequestNotWired(request: Self.name(of: Request.self), identifier: identifier) }
+        let context = RequestContext(origin: origin, identifier: identifier)
+        let erased: any Sendable = request
+        for responder in responders where responder.isLive {
+            if let answer = try await responder.body(erased, context) as? Response { return answer }
+        }
+        throw AllConceded(request: Self.name(of: Request.self), identifier: identifier)
     }
 
-    private func add(_ key: ObjectIdentifier, priority: Priority, identifier: String?, invoke: @escaping Invoke) -> Subscription {
-        let id = state.withLock { state -> UInt64 in
-            let id = state.nextID
-            state.nextID += 1
-            var list = state.handlers[key] ?? []
-            let index = list.firstIndex { $0.priority < priority } ?? list.count
-            list.insert(Handler(id: id, priority: priority, identifier: identifier, invoke: invoke), at: index)
-            state.handlers[key] = list
-            state.live.insert(id)
-            return id
+    private static func name<T>(of type: T.Type) -> String {
+        (type as? any WireRequest.Type)?.wireName ?? String(describing: type)
+    }
+
+    private func subscribe<Key: Hashable & Sendable, Body: Sendable>(
+        _ type: Any.Type,
+        in table: WritableKeyPath<State, [Key: Cascade<Body>]> & Sendable,
+        key: Key,
+        priority: Priority,
+        identifier: String?,
+        body: Body
+    ) -> Subscription {
+        let added = state.withLock { state -> (Subscriber<Body>, [@Sendable (any Any.Type) -> Void])? in
+            guard !state.disposed else { return nil }
+            let subscriber = Subscriber(id: state.makeID(), priority: priority, identifier: identifier, body: body)
+            state[keyPath: table][key, default: Cascade()].insert(subscriber)
+            guard state.subscribedTypeIDs.insert(ObjectIdentifier(type)).inserted else { return (subscriber, []) }
+            state.subscribedTypes.append(type)
+            return (subscriber, state.typeObservers)
         }
+        guard let (subscriber, observers) = added else { return Subscription.cancelled }
+        for observer in observers { observer(type) }
         return Subscription { [weak self] in
+            subscriber.retire()
             self?.state.withLock { state in
-                state.handlers[key]?.removeAll { $0.id == id }
-                state.live.remove(id)
+                state[keyPath: table][key]?.remove(subscriber)
+                if state[keyPath: table][key]?.isEmpty == true { state[keyPath: table][key] = nil }
             }
         }
     }
+}
 
-    private func addResponder(_ key: RequestKey, priority: Priority, identifier: String?, answer: @escaping Answer) -> Subscription {
-        let id = state.withLock { state -> UInt64 in
-            let id = state.nextID
-            state.nextID += 1
-            var list = state.responders[key] ?? []
-            let index = list.firstIndex { $0.priority < priority } ?? list.count
-            list.insert(Responder(id: id, priority: priority, identifier: identifier, answer: answer), at: index)
-            state.responders[key] = list
-            state.live.insert(id)
-            return id
-        }
-        return Subscription { [weak self] in
-            self?.state.withLock { state in
-                state.responders[key]?.removeAll { $0.id == id }
-                state.live.remove(id)
-            }
-        }
-    }
-
-    private func learn<E: WireEvent>(_ type: E.Type) {
-        let emit: EncodedEmit = { bus, data, identifier in
-            let event: E
-            do {
-                event = try JSONDecoder().decode(E.self, from: data)
-            } catch {
-                throw WirePayloadError(name: E.wireName, reason: "\(error)")
-            }
-            let envelope = try await bus.emit(event, identifier: identifier)
-            return EncodedEnvelope(payload: try JSONEncoder().encode(envelope.payload), stopped: envelope.isStopped)
-        }
-        state.withLock { $0.wireEvents[E.wireName] = emit }
-    }
-
-    private func learnRequest<R: WireRequest>(_ type: R.Type) {
-        let request: EncodedRequest = { bus, data, identifier in
-            let value: R
-            do {
-                value = try JSONDecoder().decode(R.self, from: data)
-            } catch {
-                throw WirePayloadError(name: R.wireName, reason: "\(error)")
-            }
-            let answer = try await bus.request(value, identifier: identifier)
-            return try JSONEncoder().encode(answer)
-        }
-        state.withLock { $0.wireRequests[R.wireName] = request }
+extension Cascade {
+    /// Takes every subscriber out of any cascade that is running.
+    func retireAll() {
+        for subscriber in all { subscriber.retire() }
     }
 }
 
@@ -320,6 +300,13 @@ public final class Subscription: Sendable {
         self.action = Mutex(cancel)
     }
 
+    private init() {
+        self.action = Mutex(nil)
+    }
+
+    /// A subscription that is already cancelled: what subscribing on a disposed bus returns.
+    static var cancelled: Subscription { Subscription() }
+
     /// Removes the subscription.
     public func cancel() {
         let action = self.action.withLock { action -> (@Sendable () -> Void)? in
@@ -329,6 +316,6 @@ public final class Subscription: Sendable {
         action?()
     }
 
-    /// Whether ``cancel()`` was called.
+    /// Whether ``cancel()`` was called (or the subscription was made on a disposed bus).
     public var isCancelled: Bool { action.withLock { $0 == nil } }
 }

@@ -2,7 +2,8 @@
 ///
 /// Events on one bus may be any `Sendable` type; the cross-scope routes (a session's
 /// `globalBus`, a global plugin's `sessions.emit`) take only wire events, because a sandboxed
-/// session lives in another process.
+/// session lives in another process. PluginKit only names the vocabulary; encoding and the
+/// registry of names live in the process bridge.
 public protocol WireEvent: Codable, Sendable {
     /// The name the event travels under; defaults to the type's name.
     static var wireName: String { get }

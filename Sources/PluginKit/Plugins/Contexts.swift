@@ -108,17 +108,17 @@ extension PluginContext {
         track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
     }
 
-    /// Subscribes a wire event (reachable across processes by its wire name) on behalf of `plugin`.
-    @discardableResult
-    public func on<E: WireEvent>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
-                                 _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
-        track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
-    }
-
     /// Answers a wire request on the scope's bus on behalf of `plugin`.
     @discardableResult
     public func onRequest<R: WireRequest>(_ type: R.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
                                           _ handler: @escaping @Sendable (R) async throws -> R.Response?) -> Subscription {
+        track(bus.onRequest(type, priority: priority, identifier: identifier, handler), for: plugin)
+    }
+
+    /// Answers a wire request on the scope's bus on behalf of `plugin`, learning where each request came from.
+    @discardableResult
+    public func onRequest<R: WireRequest>(_ type: R.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+                                          _ handler: @escaping @Sendable (R, RequestContext) async throws -> R.Response?) -> Subscription {
         track(bus.onRequest(type, priority: priority, identifier: identifier, handler), for: plugin)
     }
 }

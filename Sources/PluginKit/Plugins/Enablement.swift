@@ -1,5 +1,8 @@
 /// Decides which plugins of a scope are enabled: locked ones always, else explicit settings,
-/// else stable on / experimental off; then dependencies cascade transitively and cycles are cut.
+/// else stable on / experimental off (the intent); then dependencies cascade transitively.
+///
+/// A dependency cycle is reported but not broken: members of a cycle whose dependencies are all
+/// enabled satisfy each other and stay on (a self-dependency included), as in plugin_kit.
 struct Enablement {
     struct Member {
         let id: PluginId
@@ -7,20 +10,22 @@ struct Enablement {
         let flags: PluginFlags
     }
 
-    /// Enabled ids and the problems found. `external` are ids enabled in an outer scope (global
-    /// plugins, for a session) that satisfy dependencies.
+    /// Whether a plugin with `flags` is enabled by `config`, ignoring dependencies.
+    static func isIntended(flags: PluginFlags, config: PluginConfig?) -> Bool {
+        flags.contains(.locked) || (config?.enabled ?? !flags.contains(.experimental))
+    }
+
+    /// The members that settings enable, before the dependency cascade.
+    static func intended(_ members: [Member], settings: RuntimeSettings) -> Set<PluginId> {
+        Set(members.filter { isIntended(flags: $0.flags, config: settings.plugins[$0.id]) }.map(\.id))
+    }
+
+    /// Enabled ids after the cascade, and the problems found. `external` are ids enabled in an
+    /// outer scope (global plugins, for a session) that satisfy dependencies.
     static func decide(_ members: [Member], settings: RuntimeSettings, external: Set<PluginId>) -> (enabled: Set<PluginId>, problems: [ConfigurationProblem]) {
-        var problems: [ConfigurationProblem] = []
         let byID = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        var enabled = Set(members.filter { member in
-            member.flags.contains(.locked) || (settings.plugins[member.id]?.enabled ?? !member.flags.contains(.experimental))
-        }.map(\.id))
-
-        for cycle in cycles(byID) {
-            problems.append(.cycle(cycle))
-            for id in cycle where !(byID[id]?.flags.contains(.locked) ?? false) { enabled.remove(id) }
-        }
-
+        var problems: [ConfigurationProblem] = cycles(byID).map { .cycle($0) }
+        var enabled = intended(members, settings: settings)
         var changed = true
         while changed {
             changed = false
@@ -42,7 +47,7 @@ struct Enablement {
         return (enabled, problems)
     }
 
-    /// Members in dependency order (dependencies first), ties by id.
+    /// Members in dependency order (dependencies first), ties by id; members of a cycle in id order.
     static func order(_ ids: Set<PluginId>, members: [Member]) -> [PluginId] {
         let byID = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var result: [PluginId] = []
@@ -50,6 +55,7 @@ struct Enablement {
         func visit(_ id: PluginId, _ path: Set<PluginId>) {
             guard ids.contains(id), !visited.contains(id), !path.contains(id) else { return }
             for dependency in byID[id]?.dependencies ?? [] { visit(dependency, path.union([id])) }
+            guard !visited.contains(id) else { return }
             visited.insert(id)
             result.append(id)
         }

@@ -48,14 +48,16 @@ public enum ConfigurationProblem: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A re-entrant or post-dispose settings update, or a bad context configuration.
+/// A re-entrant or post-dispose call, a duplicate id, or a bad context configuration.
 public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `updateSettings` was called while another update was running.
     case updateInProgress
     /// The runtime (or session) was disposed.
     case disposed
-    /// Two plugins share an id.
+    /// Two plugins share an id (global and session plugins share one namespace).
     case duplicatePlugin(PluginId)
+    /// A live session (or one being created) already has this id.
+    case duplicateSession(SessionID)
     /// A custom context type was asked for without a factory that builds it.
     case missingContextFactory(String)
 
@@ -64,6 +66,7 @@ public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .updateInProgress: return "a settings update is already running; updates are not interleaved"
         case .disposed: return "the runtime was disposed"
         case .duplicatePlugin(let id): return "two plugins share the id '\(id)'"
+        case .duplicateSession(let id): return "a session with id '\(id)' already exists"
         case .missingContextFactory(let type): return "context type \(type) needs a context factory; the runtime only builds the base context"
         }
     }

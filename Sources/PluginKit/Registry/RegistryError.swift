@@ -1,7 +1,9 @@
 /// A registry operation that could not be carried out; names the slot and plugin concerned.
 public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// No enabled registration in the slot.
+    /// No registration in the slot.
     case notRegistered(ServiceId)
+    /// Settings disable every registration in the slot.
+    case allDisabled(ServiceId, candidates: [PluginId])
     /// The winner is not of the requested type.
     case typeMismatch(ServiceId, expected: String, actual: String)
     /// A stateful service may not be a factory.
@@ -10,14 +12,19 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     case replacingAttachedService(ServiceId, plugin: PluginId)
     /// `resolveAfter` names a plugin that has no registration in the slot.
     case noRegistration(ServiceId, plugin: PluginId)
+    /// `resolveAfter` found no enabled registration after the plugin's.
+    case nothingAfter(ServiceId, plugin: PluginId)
 
     public var description: String {
         switch self {
-        case .notRegistered(let slot): return "no enabled service is registered for '\(slot)'"
+        case .notRegistered(let slot): return "no service is registered for '\(slot)'"
+        case .allDisabled(let slot, let candidates):
+            return "every registration of '\(slot)' is disabled by settings (candidates: \(candidates.map(\.rawValue).joined(separator: ", ")))"
         case .typeMismatch(let slot, let expected, let actual): return "service '\(slot)' is a \(actual), not a \(expected)"
         case .statefulFactory(let slot, let plugin): return "plugin '\(plugin)' registered stateful service '\(slot)' as a factory; register it as a singleton or lazy singleton"
         case .replacingAttachedService(let slot, let plugin): return "plugin '\(plugin)' cannot replace its attached stateful service '\(slot)'"
         case .noRegistration(let slot, let plugin): return "plugin '\(plugin)' has no registration for '\(slot)'"
+        case .nothingAfter(let slot, let plugin): return "no enabled registration of '\(slot)' comes after plugin '\(plugin)'"
         }
     }
 }

@@ -28,7 +28,7 @@ public struct ServiceRegistration: Sendable {
     public let priority: Priority
     /// Whether settings leave it enabled.
     public let isEnabled: Bool
-    /// The effective override (plugin-specific merged with the wildcard when it won the slot).
+    /// The effective override (plugin-specific merged with the slot's wildcard).
     public let settings: ServiceSettings?
     /// Metadata attached at registration.
     public let capabilities: [any Capability]
@@ -43,7 +43,8 @@ public struct ServiceRegistration: Sendable {
 ///
 /// Resolution returns the enabled registration with the highest effective priority; among equal
 /// priorities the earliest registration wins. Settings overrides (`pluginId:serviceId`,
-/// `*:serviceId`) change enablement, priority and injected configuration.
+/// `*:serviceId`) change enablement, priority and injected configuration (see
+/// ``applyOverrides(from:)`` for the rules).
 public final class ServiceRegistry: Sendable {
     final class Entry: Sendable {
         let pluginId: PluginId
@@ -56,9 +57,9 @@ public final class ServiceRegistry: Sendable {
         let isStateful: Bool
         struct Mutable {
             var instance: (any Sendable)?
-            var settings: ServiceSettings?
             var injectedHash: Int?
-            var attached = false
+            /// The context of an attached stateful service; nil while it is not attached.
+            var attachment: ServiceContext?
         }
         let mutable: Mutex<Mutable>
 
@@ -75,18 +76,43 @@ public final class ServiceRegistry: Sendable {
             self.mutable = Mutex(Mutable())
         }
 
-        var settings: ServiceSettings? { mutable.withLock { $0.settings } }
-        var priority: Priority { settings?.priority.map { Priority($0) } ?? basePriority }
+        /// The instance of a singleton, built now when lazy.
+        func builtInstance() -> any Sendable {
+            mutable.withLock { mutable in
+                if let existing = mutable.instance { return existing }
+                let built = make()
+                mutable.instance = built
+                return built
+            }
+        }
+
+        var isAttached: Bool { mutable.withLock { $0.attachment != nil } }
+    }
+
+    /// A registration with its effective settings, as one resolution sees it.
+    struct Resolved {
+        let entry: Entry
+        let settings: ServiceSettings?
+        var priority: Priority { settings?.priority.map { Priority($0) } ?? entry.basePriority }
         var isEnabled: Bool { settings?.enabled ?? true }
     }
 
-    private struct State {
+    struct State {
         var slots: [ServiceId: [Entry]] = [:]
         var sequence: UInt64 = 0
-        var overrides: [ServiceKey: ServiceSettings] = [:]
+        var overrides = ServiceOverrides()
+        /// The plugin each wildcard's row is bound to (the slot's winner when it was materialised).
+        var forwards: [ServiceId: PluginId] = [:]
+
+        func resolved(_ slot: ServiceId) -> [Resolved] {
+            let winner = forwards[slot]
+            return (slots[slot] ?? [])
+                .map { Resolved(entry: $0, settings: overrides.effective(plugin: $0.pluginId, slot: slot, forwardedTo: winner)) }
+                .sorted { ($0.priority, -Int64($0.entry.sequence)) > ($1.priority, -Int64($1.entry.sequence)) }
+        }
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
     /// An empty registry.
     public init() {}
@@ -96,8 +122,8 @@ public final class ServiceRegistry: Sendable {
     /// Registers an instance built now.
     public func registerSingleton<S: Sendable>(_ id: ServiceId, plugin: PluginId, priority: Priority = .normal,
                                                capabilities: [any Capability] = [], _ instance: S) throws(RegistryError) {
-        let entry = try makeEntry(id, plugin: plugin, kind: .singleton, priority: priority, capabilities: capabilities,
-                                  stateful: instance is any StatefulPluginService) { instance }
+        let entry = makeEntry(id, plugin: plugin, kind: .singleton, priority: priority, capabilities: capabilities,
+                              stateful: instance is any StatefulPluginService) { instance }
         entry.mutable.withLock { $0.instance = instance }
         try insert(entry)
     }
@@ -106,8 +132,8 @@ public final class ServiceRegistry: Sendable {
     public func registerLazySingleton<S: Sendable>(_ id: ServiceId, plugin: PluginId, priority: Priority = .normal,
                                                    capabilities: [any Capability] = [],
                                                    _ make: @escaping @Sendable () -> S) throws(RegistryError) {
-        try insert(try makeEntry(id, plugin: plugin, kind: .lazySingleton, priority: priority, capabilities: capabilities,
-                                 stateful: S.self is any StatefulPluginService.Type, make))
+        try insert(makeEntry(id, plugin: plugin, kind: .lazySingleton, priority: priority, capabilities: capabilities,
+                             stateful: S.self is any StatefulPluginService.Type, make))
     }
 
     /// Registers a service built anew on every resolve. A stateful service is rejected.
@@ -115,13 +141,13 @@ public final class ServiceRegistry: Sendable {
                                              capabilities: [any Capability] = [],
                                              _ make: @escaping @Sendable () -> S) throws(RegistryError) {
         if S.self is any StatefulPluginService.Type { throw .statefulFactory(id, plugin: plugin) }
-        try insert(try makeEntry(id, plugin: plugin, kind: .factory, priority: priority, capabilities: capabilities,
-                                 stateful: false, make))
+        try insert(makeEntry(id, plugin: plugin, kind: .factory, priority: priority, capabilities: capabilities,
+                             stateful: false, make))
     }
 
     private func makeEntry(_ id: ServiceId, plugin: PluginId, kind: RegistrationKind, priority: Priority,
                            capabilities: [any Capability], stateful: Bool,
-                           _ make: @escaping @Sendable () -> any Sendable) throws(RegistryError) -> Entry {
+                           _ make: @escaping @Sendable () -> any Sendable) -> Entry {
         let sequence = state.withLock { state -> UInt64 in
             state.sequence += 1
             return state.sequence
@@ -134,14 +160,11 @@ public final class ServiceRegistry: Sendable {
         let refused: RegistryError? = state.withLock { state in
             var list = state.slots[entry.serviceId] ?? []
             if let index = list.firstIndex(where: { $0.pluginId == entry.pluginId }) {
-                if list[index].mutable.withLock({ $0.attached }) {
-                    return .replacingAttachedService(entry.serviceId, plugin: entry.pluginId)
-                }
+                if list[index].isAttached { return .replacingAttachedService(entry.serviceId, plugin: entry.pluginId) }
                 list.remove(at: index)
             }
             list.append(entry)
             state.slots[entry.serviceId] = list
-            Self.applyOverrides(state.overrides, to: &state.slots, only: entry.serviceId)
             return nil
         }
         if let refused { throw refused }
@@ -153,9 +176,9 @@ public final class ServiceRegistry: Sendable {
         state.withLock { state in
             var removed: [ServiceId] = []
             for (slot, list) in state.slots where list.contains(where: { $0.pluginId == plugin }) {
-                state.slots[slot] = list.filter { $0.pluginId != plugin }
+                let rest = list.filter { $0.pluginId != plugin }
+                state.slots[slot] = rest.isEmpty ? nil : rest
                 removed.append(slot)
-                Self.applyOverrides(state.overrides, to: &state.slots, only: slot)
             }
             return removed.sorted()
         }
@@ -163,37 +186,45 @@ public final class ServiceRegistry: Sendable {
 
     // MARK: Settings
 
-    /// Applies service overrides: plugin-specific ones to their registration, then each wildcard
-    /// onto the winner of its slot, merged (see ``ServiceSettings/merged(withWildcard:)``).
-    func apply(overrides: [ServiceKey: ServiceSettings]) {
+    /// Installs `overrides` and materialises each wildcard onto its slot's current winner.
+    ///
+    /// The winner is decided with the new plugin-specific rows; a plugin that held a wildcard's
+    /// row before keeps it while it still wins, so the wildcard's priority does not move on its own.
+    /// A wildcard for a slot nobody registered is dropped, as plugin_kit drops it.
+    func apply(overrides: ServiceOverrides) {
         state.withLock { state in
+            let previous = state.forwards
             state.overrides = overrides
-            Self.applyOverrides(overrides, to: &state.slots, only: nil)
+            state.forwards = [:]
+            for slot in overrides.wildcards.keys {
+                guard let candidates = state.slots[slot], !candidates.isEmpty else {
+                    state.overrides.wildcards[slot] = nil
+                    continue
+                }
+                let winner = candidates
+                    .map { entry in
+                        Resolved(entry: entry, settings: overrides.row(plugin: entry.pluginId, slot: slot, forwardedTo: previous[slot]))
+                    }
+                    .sorted { ($0.priority, -Int64($0.entry.sequence)) > ($1.priority, -Int64($1.entry.sequence)) }
+                    .first(where: \.isEnabled)
+                state.forwards[slot] = winner?.entry.pluginId
+            }
         }
     }
 
-    private static func applyOverrides(_ overrides: [ServiceKey: ServiceSettings], to slots: inout [ServiceId: [Entry]], only: ServiceId?) {
-        for (slot, list) in slots where only == nil || only == slot {
-            for entry in list {
-                entry.mutable.withLock { $0.settings = overrides[ServiceKey(plugin: entry.pluginId, service: slot)] }
-            }
-            if let wildcard = overrides[ServiceKey(plugin: nil, service: slot)], let winner = ordered(list).first(where: \.isEnabled) {
-                let specific = winner.settings ?? ServiceSettings()
-                winner.mutable.withLock { $0.settings = specific.merged(withWildcard: wildcard) }
-            }
-        }
-    }
-
-    private static func ordered(_ list: [Entry]) -> [Entry] {
-        list.sorted { ($0.priority, -Int64($0.sequence)) > ($1.priority, -Int64($1.sequence)) }
-    }
+    /// The overrides in force.
+    var overrides: ServiceOverrides { state.withLock { $0.overrides } }
 
     // MARK: Resolving
 
     /// The winner of `id` as `S`.
+    /// - Throws: ``RegistryError/notRegistered(_:)`` for an empty slot,
+    ///   ``RegistryError/allDisabled(_:candidates:)`` when settings disable every registration.
     public func resolve<S>(_ id: ServiceId, as type: S.Type = S.self) throws(RegistryError) -> S {
-        guard let entry = winner(id) else { throw .notRegistered(id) }
-        return try instance(of: entry, as: S.self)
+        let list = state.withLock { $0.resolved(id) }
+        guard !list.isEmpty else { throw .notRegistered(id) }
+        guard let winner = list.first(where: \.isEnabled) else { throw .allDisabled(id, candidates: list.map(\.entry.pluginId)) }
+        return try instance(of: winner, as: S.self)
     }
 
     /// The winner of `id`, or nil when the slot is empty or disabled.
@@ -201,22 +232,24 @@ public final class ServiceRegistry: Sendable {
         try? resolve(id, as: S.self)
     }
 
-    /// The next enabled registration after `plugin`'s in `id` (layering); nil when it is the last.
-    public func resolveAfter<S>(plugin: PluginId, serviceId id: ServiceId, as type: S.Type = S.self) throws(RegistryError) -> S? {
-        let list = ordered(id)
-        guard let index = list.firstIndex(where: { $0.pluginId == plugin }) else { throw .noRegistration(id, plugin: plugin) }
-        guard let next = list[(index + 1)...].first(where: \.isEnabled) else { return nil }
+    /// The next enabled registration after `plugin`'s in `id` (layering).
+    /// - Throws: ``RegistryError/noRegistration(_:plugin:)`` when `plugin` has no registration in
+    ///   the slot, ``RegistryError/nothingAfter(_:plugin:)`` when no enabled registration follows it.
+    public func resolveAfter<S>(plugin: PluginId, serviceId id: ServiceId, as type: S.Type = S.self) throws(RegistryError) -> S {
+        let list = state.withLock { $0.resolved(id) }
+        guard let index = list.firstIndex(where: { $0.entry.pluginId == plugin }) else { throw .noRegistration(id, plugin: plugin) }
+        guard let next = list[(index + 1)...].first(where: \.isEnabled) else { throw .nothingAfter(id, plugin: plugin) }
         return try instance(of: next, as: S.self)
     }
 
     /// The winning registration of `id`, without building anything.
     public func resolveRaw(_ id: ServiceId) -> ServiceRegistration? {
-        winner(id).map(Self.registration)
+        state.withLock { $0.resolved(id) }.first(where: \.isEnabled).map(Self.registration)
     }
 
     /// Every registration of `id`, in resolution order (disabled ones included).
     public func registrations(_ id: ServiceId) -> [ServiceRegistration] {
-        ordered(id).map(Self.registration)
+        state.withLock { $0.resolved(id) }.map(Self.registration)
     }
 
     /// Every slot with at least one registration.
@@ -229,34 +262,18 @@ public final class ServiceRegistry: Sendable {
         state.withLock { $0.slots.filter { $0.value.contains { $0.pluginId == plugin } }.keys.sorted() }
     }
 
-    private func ordered(_ id: ServiceId) -> [Entry] {
-        Self.ordered(state.withLock { $0.slots[id] ?? [] })
+    private static func registration(_ resolved: Resolved) -> ServiceRegistration {
+        let entry = resolved.entry
+        return ServiceRegistration(pluginId: entry.pluginId, serviceId: entry.serviceId, kind: entry.kind, basePriority: entry.basePriority,
+                                   priority: resolved.priority, isEnabled: resolved.isEnabled, settings: resolved.settings,
+                                   capabilities: entry.capabilities)
     }
 
-    private func winner(_ id: ServiceId) -> Entry? {
-        ordered(id).first(where: \.isEnabled)
-    }
-
-    private static func registration(_ entry: Entry) -> ServiceRegistration {
-        ServiceRegistration(pluginId: entry.pluginId, serviceId: entry.serviceId, kind: entry.kind, basePriority: entry.basePriority,
-                            priority: entry.priority, isEnabled: entry.isEnabled, settings: entry.settings, capabilities: entry.capabilities)
-    }
-
-    private func instance<S>(of entry: Entry, as type: S.Type) throws(RegistryError) -> S {
-        let value: any Sendable
-        if entry.kind == .factory {
-            value = entry.make()
-        } else {
-            value = entry.mutable.withLock { mutable in
-                if let existing = mutable.instance { return existing }
-                let built = entry.make()
-                mutable.instance = built
-                return built
-            }
-        }
+    private func instance<S>(of resolved: Resolved, as type: S.Type) throws(RegistryError) -> S {
+        let entry = resolved.entry
+        let value = entry.kind == .factory ? entry.make() : entry.builtInstance()
         if let service = value as? any PluginService {
-            let settings = entry.settings
-            let config = ConfigNode(settings?.config ?? [:])
+            let config = ConfigNode(resolved.settings?.config ?? [:])
             let hash = config.hashValue
             let inject = entry.kind == .factory || entry.mutable.withLock { mutable -> Bool in
                 defer { mutable.injectedHash = hash }
@@ -270,22 +287,5 @@ public final class ServiceRegistry: Sendable {
             throw .typeMismatch(entry.serviceId, expected: String(describing: S.self), actual: String(describing: Swift.type(of: value)))
         }
         return typed
-    }
-
-    // MARK: Stateful services
-
-    /// The built stateful singletons `plugin` registered (building lazy ones).
-    func statefulServices(of plugin: PluginId) -> [(Entry, any StatefulPluginService)] {
-        let entries = state.withLock { state in state.slots.values.flatMap { $0 }.filter { $0.pluginId == plugin && $0.isStateful } }
-        return entries.compactMap { entry in
-            let value = entry.mutable.withLock { mutable -> any Sendable in
-                if let existing = mutable.instance { return existing }
-                let built = entry.make()
-                mutable.instance = built
-                return built
-            }
-            guard let service = value as? any StatefulPluginService else { return nil }
-            return (entry, service)
-        }
     }
 }

@@ -1,26 +1,6 @@
 import Logging
 import Synchronization
 
-/// What changed when a scope reconciled to new settings.
-public struct ReconcileReport: Sendable, Equatable {
-    /// Plugins newly attached.
-    public var attached: Set<PluginId>
-    /// Plugins detached.
-    public var detached: Set<PluginId>
-    /// Plugins that stayed and were told their settings changed.
-    public var changed: Set<PluginId>
-
-    /// Creates a report.
-    public init(attached: Set<PluginId> = [], detached: Set<PluginId> = [], changed: Set<PluginId> = []) {
-        self.attached = attached
-        self.detached = detached
-        self.changed = changed
-    }
-
-    /// Whether nothing changed.
-    public var isEmpty: Bool { attached.isEmpty && detached.isEmpty && changed.isEmpty }
-}
-
 /// The lifecycle machinery one scope (the global scope, or one session) runs on: enablement,
 /// register → attach → detach, settings reconciliation with rollback. Plugin calls come in as
 /// closures, so global and session scopes share it.
@@ -35,16 +15,21 @@ final class ScopeEngine: Sendable {
         let settingsChanged: @Sendable (PluginConfig?, PluginConfig?) async throws -> Void
     }
 
+    /// The settings a scope runs on, and the outer scope's plugins that satisfy dependencies.
+    struct Snapshot: Sendable {
+        let settings: RuntimeSettings
+        let external: Set<PluginId>
+    }
+
     private enum Phase {
         case idle
-        case running(RuntimeSettings)
-        case reconciling(RuntimeSettings)
+        case running(Snapshot)
+        case reconciling(Snapshot)
         case disposed
     }
 
     private struct State {
         var phase: Phase = .idle
-        var enabled: Set<PluginId> = []
         var attached: Set<PluginId> = []
         var problems: [ConfigurationProblem] = []
     }
@@ -53,227 +38,253 @@ final class ScopeEngine: Sendable {
     let registry: ServiceRegistry
     let bus: EventBus
     let tracker: SubscriptionTracker
-    private let members: [Member]
-    private let external: @Sendable () -> Set<PluginId>
-    private let logger: Logger
+    let members: [Member]
+    let membersByID: [PluginId: Member]
+    let vetting: SettingsVetting
+    let logger: Logger
+    /// Hands the settings in force to the scope's context (plugins attaching read them there).
+    private let publish: @Sendable (RuntimeSettings) -> Void
     private let state = Mutex(State())
 
     init(scope: String, members: [Member], registry: ServiceRegistry, bus: EventBus, tracker: SubscriptionTracker,
-         external: @escaping @Sendable () -> Set<PluginId>, logger: Logger) {
+         vetting: SettingsVetting, publish: @escaping @Sendable (RuntimeSettings) -> Void, logger: Logger) {
         self.scope = scope
         self.members = members
+        self.membersByID = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.registry = registry
         self.bus = bus
         self.tracker = tracker
-        self.external = external
+        self.vetting = vetting
+        self.publish = publish
         self.logger = logger
     }
 
-    var enabledPlugins: Set<PluginId> { state.withLock { $0.enabled } }
+    /// The plugins the current settings enable, before the dependency cascade (intent).
+    var enabledPlugins: Set<PluginId> {
+        guard let settings = snapshot?.settings else { return [] }
+        return Enablement.intended(enablementMembers, settings: settings)
+    }
+
+    /// The plugins attached (truth).
     var attachedPlugins: Set<PluginId> { state.withLock { $0.attached } }
+    /// Problems found while deciding enablement.
     var problems: [ConfigurationProblem] { state.withLock { $0.problems } }
 
-    var settings: RuntimeSettings? {
+    var snapshot: Snapshot? {
         state.withLock { state in
             switch state.phase {
-            case .running(let settings), .reconciling(let settings): return settings
+            case .running(let snapshot), .reconciling(let snapshot): return snapshot
             case .idle, .disposed: return nil
             }
         }
     }
 
-    private var enablementMembers: [Enablement.Member] {
+    var isDisposed: Bool {
+        state.withLock { state in
+            if case .disposed = state.phase { return true }
+            return false
+        }
+    }
+
+    var enablementMembers: [Enablement.Member] {
         members.map { Enablement.Member(id: $0.id, dependencies: $0.dependencies, flags: $0.flags) }
     }
 
-    private func member(_ id: PluginId) -> Member? { members.first { $0.id == id } }
+    // MARK: Start
 
     /// Steps 1–7: parse overrides, decide enablement, register, materialise wildcards, attach.
-    /// Plugins that fail to register or attach are rolled back; the aggregated failures are returned.
-    func start(settings: RuntimeSettings) async throws -> [LifecycleError] {
-        let overrides = try settings.parsedServices()
-        let (enabled, problems) = Enablement.decide(enablementMembers, settings: settings, external: external())
-        for problem in problems { logger.warning("plugin configuration problem", metadata: ["problem": "\(problem)", "scope": "\(scope)"]) }
+    ///
+    /// A `register` failure aborts the pass: every registration is rolled back, the bus is
+    /// disposed and the aggregated error thrown. A plugin that fails to attach is rolled back on
+    /// its own; the aggregated attach failures are returned (nil when every plugin attached).
+    func start(settings: RuntimeSettings, external: Set<PluginId>, entryPoint: String) async throws -> LifecycleError? {
+        let overrides = try ServiceOverrides(parsing: settings)
+        let (enabled, problems) = Enablement.decide(enablementMembers, settings: settings, external: external)
+        report(problems)
         state.withLock { state in
-            state.phase = .running(settings)
+            state.phase = .running(Snapshot(settings: settings, external: external))
             state.problems = problems
         }
+        publish(settings)
         let order = Enablement.order(enabled, members: enablementMembers)
-        var failures: [LifecycleError] = []
-        let registered = register(order, failures: &failures)
-        registry.apply(overrides: overrides)
-        state.withLock { $0.enabled = Set(registered) }
-        let attached = await attach(registered, failures: &failures)
-        // A plugin that failed to attach was rolled back: it leaves the enabled set too.
-        state.withLock { state in
-            state.attached = Set(attached)
-            state.enabled.subtract(Set(registered).subtracting(attached))
+        let (registered, registerFailures) = register(order)
+        do {
+            guard registerFailures.isEmpty else { throw LifecycleError(phase: .register, failures: registerFailures, scope: scope) }
+            registry.apply(overrides: try vetting.vetServiceIDs(overrides, scoped: Set(membersByID.keys), registry: registry, entryPoint: entryPoint))
+        } catch {
+            for id in registered { registry.unregisterAll(plugin: id) }
+            abandon()
+            throw error
         }
-        return failures
+        var attached: [PluginId] = []
+        var failures: [PluginId: String] = [:]
+        for id in registered {
+            if let failure = await attachPlugin(id) { failures[id] = failure } else { attached.append(id) }
+        }
+        state.withLock { $0.attached = Set(attached) }
+        guard !failures.isEmpty else { return nil }
+        let error = LifecycleError(phase: .attach, failures: failures, scope: scope)
+        logger.error("plugins failed to attach and were rolled back", metadata: ["error": "\(error)"])
+        return error
     }
 
-    /// Moves the scope to `new`: detaches what turned off, attaches what turned on, tells survivors
-    /// whose config changed. On any failure every step is undone and the error thrown.
-    func reconcile(to new: RuntimeSettings) async throws -> ReconcileReport {
-        let overrides = try new.parsedServices()
-        let old: RuntimeSettings = try state.withLock { state in
+    // MARK: Reconcile
+
+    /// Moves the scope to `new`: detaches what turned off, attaches what turned on, detaches and
+    /// attaches stateful services whose `enabled` setting flipped, then tells every attached
+    /// plugin about the new settings. On any failure every step is undone and the error thrown.
+    /// If the scope is stopped meanwhile, what this pass attached is detached again and
+    /// ``RuntimeError/disposed`` thrown.
+    func reconcile(to new: RuntimeSettings, external: Set<PluginId>, entryPoint: String) async throws -> ReconcileReport {
+        let overrides = try ServiceOverrides(parsing: new)
+        let old: Snapshot = try state.withLock { state in
             switch state.phase {
-            case .running(let settings):
-                state.phase = .reconciling(settings)
-                return settings
+            case .running(let snapshot):
+                state.phase = .reconciling(snapshot)
+                return snapshot
             case .reconciling: throw RuntimeError.updateInProgress
             case .idle, .disposed: throw RuntimeError.disposed
             }
         }
         let before = attachedPlugins
-        let (target, problems) = Enablement.decide(enablementMembers, settings: new, external: external())
-        let toDetach = before.subtracting(target)
-        let toAttach = target.subtracting(before)
-        let survivors = before.intersection(target).filter { old.plugins[$0] != new.plugins[$0] }
-        var failures: [LifecycleError] = []
+        let (target, problems) = Enablement.decide(enablementMembers, settings: new, external: external)
+        let survivors = before.intersection(target)
+        var pass = Pass()
+        publish(new)
 
-        let detachOrder = Enablement.order(toDetach, members: enablementMembers).reversed()
-        let detached = await detach(Array(detachOrder), failures: &failures)
-        registry.apply(overrides: overrides)
-        let registered = register(Enablement.order(toAttach, members: enablementMembers), failures: &failures)
-        let attached = await attach(registered, failures: &failures)
-        var told: [PluginId] = []
-        var changeFailures: [PluginId: String] = [:]
-        for id in survivors.sorted() {
-            do {
-                try await member(id)?.settingsChanged(old.plugins[id], new.plugins[id])
-                told.append(id)
-            } catch {
-                changeFailures[id] = "\(error)"
+        for id in order(before.subtracting(target)).reversed() {
+            if let failure = await detachPlugin(id) { pass.failures[.detach, default: [:]][id] = failure }
+            pass.detached.append(id)
+        }
+        let (registered, registerFailures) = register(order(target.subtracting(before)))
+        pass.registered = registered
+        if !registerFailures.isEmpty { pass.failures[.register] = registerFailures }
+        do {
+            registry.apply(overrides: try vetting.vetServiceIDs(overrides, scoped: Set(membersByID.keys), registry: registry, entryPoint: entryPoint))
+        } catch {
+            pass.refusal = error
+        }
+        if pass.refusal == nil {
+            let serviceFailures = await syncServices(of: order(survivors))
+            if !serviceFailures.isEmpty { pass.failures[.reconcile] = serviceFailures }
+            for id in registered {
+                if let failure = await attachPlugin(id) { pass.failures[.attach, default: [:]][id] = failure } else { pass.attached.append(id) }
             }
         }
-        if !changeFailures.isEmpty { failures.append(LifecycleError(phase: .settingsChanged, failures: changeFailures, scope: scope)) }
-
-        if failures.isEmpty {
-            state.withLock { state in
-                state.attached = before.subtracting(detached).union(attached)
-                state.enabled = state.attached
-                state.problems = problems
-                state.phase = .running(new)
+        let now = before.subtracting(pass.detached).union(pass.attached)
+        if pass.isClean {
+            for id in order(now) {
+                do {
+                    try await membersByID[id]?.settingsChanged(old.settings.plugins[id], new.plugins[id])
+                    pass.told.append(id)
+                } catch {
+                    pass.failures[.settingsChanged, default: [:]][id] = "\(error)"
+                }
             }
-            return ReconcileReport(attached: Set(attached), detached: Set(detached), changed: Set(told))
         }
 
-        // Undo: newly attached go, detached come back, survivors hear the old settings again.
-        var ignored: [LifecycleError] = []
-        _ = await detach(Array(attached.reversed()), failures: &ignored)
-        for id in registered where !attached.contains(id) { registry.unregisterAll(plugin: id) }
-        registry.apply(overrides: (try? old.parsedServices()) ?? [:])
-        let restored = register(Enablement.order(Set(detached), members: enablementMembers), failures: &ignored)
-        _ = await attach(restored, failures: &ignored)
-        for id in told { try? await member(id)?.settingsChanged(new.plugins[id], old.plugins[id]) }
-        state.withLock { state in
-            state.attached = before
-            state.enabled = before
-            state.phase = .running(old)
+        if isDisposed {
+            for id in pass.attached.reversed() { _ = await detachPlugin(id) }
+            throw RuntimeError.disposed
         }
-        throw ReconcileFailure(scope: scope, errors: failures)
+        guard !pass.isClean else {
+            finish(attached: now, problems: problems, snapshot: Snapshot(settings: new, external: external))
+            return ReconcileReport(attached: Set(pass.attached), detached: Set(pass.detached), changed: Set(pass.told))
+        }
+        await undo(pass, from: new, back: old, survivors: survivors)
+        if let refusal = pass.refusal, pass.failures.isEmpty { throw refusal }
+        throw ReconcileFailure(scope: scope, errors: pass.lifecycleErrors(scope: scope))
     }
 
+    /// What one reconciliation did, so a failure can be undone.
+    private struct Pass {
+        var detached: [PluginId] = []
+        var registered: [PluginId] = []
+        var attached: [PluginId] = []
+        var told: [PluginId] = []
+        var failures: [LifecyclePhase: [PluginId: String]] = [:]
+        var refusal: (any Error)?
+
+        var isClean: Bool { failures.isEmpty && refusal == nil }
+
+        func lifecycleErrors(scope: String) -> [LifecycleError] {
+            [LifecyclePhase.detach, .register, .reconcile, .attach, .settingsChanged].compactMap { phase in
+                failures[phase].map { LifecycleError(phase: phase, failures: $0, scope: scope) }
+            }
+        }
+    }
+
+    /// Brings the scope back to `old`: survivors hear the old settings, what this pass attached
+    /// goes, what it detached comes back, and services follow the old overrides.
+    private func undo(_ pass: Pass, from new: RuntimeSettings, back old: Snapshot, survivors: Set<PluginId>) async {
+        publish(old.settings)
+        for id in pass.told.reversed() where survivors.contains(id) {
+            try? await membersByID[id]?.settingsChanged(new.plugins[id], old.settings.plugins[id])
+        }
+        for id in pass.attached.reversed() { _ = await detachPlugin(id) }
+        for id in pass.registered where !pass.attached.contains(id) { registry.unregisterAll(plugin: id) }
+        let (restored, _) = register(order(Set(pass.detached)))
+        let oldOverrides = (try? ServiceOverrides(parsing: old.settings)) ?? ServiceOverrides()
+        let quiet = SettingsVetting(policy: .ignore, logger: logger)
+        registry.apply(overrides: (try? quiet.vetServiceIDs(oldOverrides, scoped: Set(membersByID.keys), registry: registry, entryPoint: "rollback")) ?? oldOverrides)
+        _ = await syncServices(of: order(survivors))
+        var back = survivors
+        for id in restored {
+            if await attachPlugin(id) == nil { back.insert(id) }
+        }
+        let problems = Enablement.decide(enablementMembers, settings: old.settings, external: old.external).problems
+        finish(attached: back, problems: problems, snapshot: old)
+    }
+
+    private func finish(attached: Set<PluginId>, problems: [ConfigurationProblem], snapshot: Snapshot) {
+        state.withLock { state in
+            if case .disposed = state.phase { return }
+            state.attached = attached
+            state.problems = problems
+            state.phase = .running(snapshot)
+        }
+    }
+
+    // MARK: Stop
+
     /// Detaches everything (reverse dependency order), cancels subscriptions, disposes the bus.
-    func stop() async -> [LifecycleError] {
+    /// Returns the aggregated detach failures; every plugin is detached regardless.
+    func stop() async -> LifecycleError? {
         let attached: Set<PluginId>? = state.withLock { state in
             if case .disposed = state.phase { return nil }
             state.phase = .disposed
             return state.attached
         }
-        guard let attached else { return [] }
-        var failures: [LifecycleError] = []
-        _ = await detach(Array(Enablement.order(attached, members: enablementMembers).reversed()), failures: &failures)
+        guard let attached else { return nil }
+        var failures: [PluginId: String] = [:]
+        for id in order(attached).reversed() {
+            if let failure = await detachPlugin(id) { failures[id] = failure }
+        }
+        state.withLock { $0.attached = [] }
+        bus.dispose()
+        return failures.isEmpty ? nil : LifecycleError(phase: .detach, failures: failures, scope: scope)
+    }
+
+    /// Ends a start that failed before anything attached.
+    private func abandon() {
         state.withLock { state in
+            state.phase = .disposed
             state.attached = []
-            state.enabled = []
         }
         bus.dispose()
-        return failures
     }
 
-    // MARK: Steps
-
-    private func register(_ ids: [PluginId], failures: inout [LifecycleError]) -> [PluginId] {
-        var done: [PluginId] = []
-        var failed: [PluginId: String] = [:]
-        for id in ids {
-            guard let member = member(id) else { continue }
-            do {
-                try member.register(registry)
-                done.append(id)
-            } catch {
-                registry.unregisterAll(plugin: id)
-                failed[id] = "\(error)"
-            }
-        }
-        if !failed.isEmpty { failures.append(LifecycleError(phase: .register, failures: failed, scope: scope)) }
-        return done
+    func order(_ ids: Set<PluginId>) -> [PluginId] {
+        Enablement.order(ids, members: enablementMembers)
     }
 
-    private func attach(_ ids: [PluginId], failures: inout [LifecycleError]) async -> [PluginId] {
-        var done: [PluginId] = []
-        var failed: [PluginId: String] = [:]
-        for id in ids {
-            guard let member = member(id) else { continue }
-            do {
-                try await member.attach()
-                for (entry, service) in registry.statefulServices(of: id) {
-                    try await service.attach(ServiceContext(bus: bus, pluginId: id, tracker: tracker))
-                    entry.mutable.withLock { $0.attached = true }
-                }
-                done.append(id)
-            } catch {
-                // Roll the failed plugin back: its services and subscriptions go, it is not attached.
-                for (entry, service) in registry.statefulServices(of: id) where entry.mutable.withLock({ $0.attached }) {
-                    await service.detach()
-                    entry.mutable.withLock { $0.attached = false }
-                }
-                tracker.cancelAll(for: id)
-                registry.unregisterAll(plugin: id)
-                failed[id] = "\(error)"
+    private func report(_ problems: [ConfigurationProblem]) {
+        for problem in problems {
+            if case .cycle = problem {
+                logger.error("plugin dependency cycle", metadata: ["problem": "\(problem)", "scope": "\(scope)"])
+            } else {
+                logger.warning("plugin configuration problem", metadata: ["problem": "\(problem)", "scope": "\(scope)"])
             }
         }
-        if !failed.isEmpty {
-            let error = LifecycleError(phase: .attach, failures: failed, scope: scope)
-            logger.error("plugins failed to attach and were rolled back", metadata: ["error": "\(error)"])
-            failures.append(error)
-        }
-        return done
-    }
-
-    private func detach(_ ids: [PluginId], failures: inout [LifecycleError]) async -> [PluginId] {
-        var done: [PluginId] = []
-        var failed: [PluginId: String] = [:]
-        for id in ids {
-            guard let member = member(id) else { continue }
-            for (entry, service) in registry.statefulServices(of: id) where entry.mutable.withLock({ $0.attached }) {
-                await service.detach()
-                entry.mutable.withLock { $0.attached = false }
-            }
-            do {
-                try await member.detach()
-            } catch {
-                failed[id] = "\(error)"
-            }
-            tracker.cancelAll(for: id)
-            registry.unregisterAll(plugin: id)
-            done.append(id)
-        }
-        if !failed.isEmpty { failures.append(LifecycleError(phase: .detach, failures: failed, scope: scope)) }
-        return done
-    }
-}
-
-/// A reconciliation that failed and was rolled back; carries every lifecycle error.
-public struct ReconcileFailure: Error, Sendable, CustomStringConvertible {
-    /// The scope that failed.
-    public let scope: String
-    /// The phases that failed, with their plugins.
-    public let errors: [LifecycleError]
-
-    public var description: String {
-        "settings rejected by \(scope), rolled back: " + errors.map(\.description).joined(separator: " | ")
     }
 }

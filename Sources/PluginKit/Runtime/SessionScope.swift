@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 
 /// One session's sealed scope: its own registry, bus, context and enabled plugins, built by the
@@ -6,19 +5,24 @@ import Logging
 /// materialise wildcards, build the context, attach).
 ///
 /// The in-process host wraps one per session; a sandboxed worker process builds exactly one.
+/// A scope either starts with every enabled plugin attached or does not exist: when a plugin
+/// fails to register or attach, the plugins that did attach are detached, the bus is disposed,
+/// and the initializer throws.
 public final class SessionScope: Sendable {
     /// The session.
     public let id: SessionID
     /// The plugins' context.
     public let context: SessionPluginContext
-    /// Lifecycle failures of the start (plugins rolled back); empty when every plugin attached.
-    public let startupFailures: [LifecycleError]
     private let engine: ScopeEngine
 
     /// Builds and starts the scope.
     /// - Parameters:
-    ///   - globalPlugins: ids enabled in the global scope, which session plugins may depend on.
+    ///   - globalPlugins: ids attached in the global scope, which session plugins may depend on.
     ///   - contextValues: the host's values for this session's context (its context factory's output).
+    ///   - unknownReferences: what to do with service overrides naming a service one of this
+    ///     session's plugins did not register.
+    /// - Throws: ``SettingsError`` for malformed settings, ``UnknownReferenceError``,
+    ///   or ``LifecycleError`` naming the phase and every plugin that failed.
     public init(
         id: SessionID,
         catalog: SessionPluginCatalog,
@@ -26,13 +30,14 @@ public final class SessionScope: Sendable {
         globalBus: any GlobalBusAccess,
         globalPlugins: Set<PluginId> = [],
         contextValues: ContextValues = ContextValues(),
+        unknownReferences: UnknownReferencePolicy = .throwError,
         logger: Logger = Logger(label: "plugin-session", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws {
         try settings.validate()
         var logger = logger
         logger[metadataKey: "session"] = "\(id)"
         let registry = ServiceRegistry()
-        let bus = EventBus(label: id.rawValue)
+        let bus = EventBus(label: id.rawValue, scope: .session(id))
         let tracker = SubscriptionTracker()
         let context = SessionPluginContext(sessionID: id, bus: bus, registry: registry, globalBus: globalBus,
                                            settings: settings, logger: logger, tracker: tracker, values: contextValues)
@@ -48,58 +53,50 @@ public final class SessionScope: Sendable {
         self.id = id
         self.context = context
         self.engine = ScopeEngine(scope: "session \(id)", members: members, registry: registry, bus: bus, tracker: tracker,
-                                  external: { globalPlugins }, logger: logger)
-        self.startupFailures = try await engine.start(settings: settings)
+                                  vetting: SettingsVetting(policy: unknownReferences, logger: logger),
+                                  publish: { context.settings = $0 }, logger: logger)
+        if let failure = try await engine.start(settings: settings, external: globalPlugins, entryPoint: "createSession") {
+            _ = await engine.stop()
+            throw failure
+        }
     }
 
     /// The session's bus.
     public var bus: EventBus { context.bus }
     /// The session's registry.
     public var registry: ServiceRegistry { context.registry }
-    /// Plugins enabled by settings after the dependency cascade.
+    /// Plugins the session's settings enable (intent, before the dependency cascade).
     public var enabledPlugins: Set<PluginId> { get async { engine.enabledPlugins } }
     /// Plugins actually attached.
     public var attachedPlugins: Set<PluginId> { get async { engine.attachedPlugins } }
     /// Problems found while deciding enablement.
     public var problems: [ConfigurationProblem] { engine.problems }
+    /// The global plugins the session's dependencies are decided against.
+    public var globalPlugins: Set<PluginId> { engine.snapshot?.external ?? [] }
 
-    /// Emits into the session's bus.
+    /// Emits into the session's bus from the host (origin ``EventOrigin/global``).
     public func emit<E: Sendable>(_ event: E, identifier: String? = nil) async throws -> EventEnvelope<E> {
-        try await bus.emit(event, identifier: identifier)
+        try await bus.emit(event, identifier: identifier, origin: .global)
     }
 
-    /// Sends a request into the session's bus.
+    /// Sends a request into the session's bus from the host (origin ``EventOrigin/global``).
     public func request<R: WireRequest>(_ request: R, identifier: String? = nil) async throws -> R.Response {
-        try await bus.request(request, identifier: identifier)
+        try await bus.request(request, identifier: identifier, origin: .global)
     }
 
-    /// Emits an event known by wire name (JSON payload).
-    public func emitEncoded(name: String, payload: Data, identifier: String?) async throws -> EncodedEnvelope {
-        try await bus.emitEncoded(name: name, payload: payload, identifier: identifier)
-    }
-
-    /// Sends a request known by wire name (JSON payload); returns the JSON answer.
-    public func requestEncoded(name: String, payload: Data, identifier: String?) async throws -> Data {
-        try await bus.requestEncoded(name: name, payload: payload, identifier: identifier)
-    }
-
-    /// Reconciles the session to `settings`; on failure the session is back where it was and the error thrown.
-    public func reconcile(to settings: RuntimeSettings) async throws -> ReconcileReport {
+    /// Reconciles the session to `settings`; on failure the session is back where it was and the
+    /// error thrown.
+    /// - Parameter globalPlugins: the global plugins attached now; nil keeps the set the session
+    ///   last heard of.
+    public func reconcile(to settings: RuntimeSettings, globalPlugins: Set<PluginId>? = nil) async throws -> ReconcileReport {
         try settings.validate()
-        let old = context.settings
-        // Plugins attaching during the reconciliation read their new configuration from the context.
-        context.settings = settings
-        do {
-            return try await engine.reconcile(to: settings)
-        } catch {
-            context.settings = old
-            throw error
-        }
+        return try await engine.reconcile(to: settings, external: globalPlugins ?? self.globalPlugins, entryPoint: "updateSessionSettings")
     }
 
-    /// Detaches the plugins (reverse order) and disposes the bus.
-    @discardableResult
-    public func dispose() async -> [LifecycleError] {
-        await engine.stop()
+    /// Detaches the plugins (reverse dependency order) and disposes the bus; a second call does
+    /// nothing.
+    /// - Throws: the aggregated detach failures, after every plugin was detached regardless.
+    public func dispose() async throws(LifecycleError) {
+        if let failure = await engine.stop() { throw failure }
     }
 }

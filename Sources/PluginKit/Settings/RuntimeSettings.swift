@@ -97,41 +97,8 @@ public struct RuntimeSettings: Sendable, Hashable, Codable {
         }
     }
 
-    /// The overrides, parsed.
-    func parsedServices() throws(SettingsError) -> [ServiceKey: ServiceSettings] {
-        var result: [ServiceKey: ServiceSettings] = [:]
-        for (key, value) in services {
-            result[try ServiceKey(parsing: key)] = value
-        }
-        return result
-    }
-
     /// Whether `plugin` is explicitly configured.
     public func config(for plugin: PluginId) -> PluginConfig? { plugins[plugin] }
-}
-
-/// A parsed service-override key.
-struct ServiceKey: Hashable, Sendable {
-    /// nil for the wildcard `*`.
-    let plugin: PluginId?
-    let service: ServiceId
-
-    init(parsing key: String) throws(SettingsError) {
-        let parts = key.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2 else { throw .malformedServiceKey(key, reason: "expected `pluginId:serviceId` or `*:serviceId`") }
-        let plugin = String(parts[0]).trimmingWhitespace
-        let service = String(parts[1]).trimmingWhitespace
-        guard !plugin.isEmpty else { throw .malformedServiceKey(key, reason: "the plugin id is empty") }
-        guard !service.isEmpty else { throw .malformedServiceKey(key, reason: "the service id is empty") }
-        guard !service.contains(":") else { throw .malformedServiceKey(key, reason: "the service id contains ':'") }
-        self.plugin = plugin == "*" ? nil : PluginId(plugin)
-        self.service = ServiceId(service)
-    }
-
-    init(plugin: PluginId?, service: ServiceId) {
-        self.plugin = plugin
-        self.service = service
-    }
 }
 
 /// A settings document that does not validate; names the bad key.

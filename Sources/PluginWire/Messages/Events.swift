@@ -31,16 +31,24 @@ public struct EmitResult: Codable, Sendable, Equatable {
     public var stopped: Bool
     /// Why the emit failed, if it did.
     public var error: WireFailure?
+    /// How many handlers ran on the receiving bus (observers not counted); absent when the
+    /// receiver does not report it.
+    public var handlerCount: Int?
+    /// Whether a handler replaced the payload; when false, `payload` is the one that was sent.
+    public var payloadReplaced: Bool?
 
     /// Creates an emit result.
-    public init(id: UInt64, payload: JSONValue?, stopped: Bool, error: WireFailure? = nil) {
+    public init(id: UInt64, payload: JSONValue?, stopped: Bool, error: WireFailure? = nil,
+                handlerCount: Int? = nil, payloadReplaced: Bool? = nil) {
         self.id = id
         self.payload = payload
         self.stopped = stopped
         self.error = error
+        self.handlerCount = handlerCount
+        self.payloadReplaced = payloadReplaced
     }
 
-    private enum CodingKeys: String, CodingKey { case id, payload, stopped, error }
+    private enum CodingKeys: String, CodingKey { case id, payload, stopped, error, handlerCount, payloadReplaced }
 
     /// Decodes the result; a `payload` of JSON `null` stays ``JSONValue/null``, an absent one is `nil`.
     public init(from decoder: any Decoder) throws {
@@ -49,6 +57,8 @@ public struct EmitResult: Codable, Sendable, Equatable {
         payload = try container.decodePresentValue(forKey: .payload)
         stopped = try container.decode(Bool.self, forKey: .stopped)
         error = try container.decodeIfPresent(WireFailure.self, forKey: .error)
+        handlerCount = try container.decodeIfPresent(Int.self, forKey: .handlerCount)
+        payloadReplaced = try container.decodeIfPresent(Bool.self, forKey: .payloadReplaced)
     }
 }
 
