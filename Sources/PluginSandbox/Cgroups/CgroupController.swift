@@ -116,7 +116,13 @@ public final class CgroupController: Sendable {
     /// What this machine offers, without making anything (for `sandboxctl doctor`).
     public static func probe(unifiedTracking: Bool = false) -> [CgroupEngagement] {
         do {
-            return CgroupPlan(try CgroupDiscovery.current(), unifiedTracking: unifiedTracking).engagement()
+            var plan = CgroupPlan(try CgroupDiscovery.current(), unifiedTracking: unifiedTracking)
+            var refused: [Int: String] = [:]
+            for (index, hierarchy) in plan.hierarchies.enumerated() where access(hierarchy.ownDirectory, W_OK) != 0 {
+                refused[index] = "cannot make groups in \(hierarchy.ownDirectory) (uid \(geteuid()); not root and not delegated)"
+            }
+            plan.remove(hierarchies: refused)
+            return plan.engagement()
         } catch {
             return CgroupResource.all.map { CgroupEngagement(resource: $0, state: .degraded(reason: error.description)) }
         }
