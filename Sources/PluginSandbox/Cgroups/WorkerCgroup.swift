@@ -42,20 +42,21 @@ public final class WorkerCgroup: Sendable {
     public let name: String
     /// The limits asked for.
     public let limits: CgroupLimits
-    /// What is enforced, for `inspect`: e.g. `cgroup v1: memory 256 MiB, cpu 100%, pids 64`.
-    public let summary: String
     /// The group's directory in each hierarchy it spans.
     public let directories: [String]
     /// Which resources this group controls or counts.
     public let engaged: Set<CgroupResource>
     private let state: Mutex<State>
+    private let plan: CgroupPlan
+    private let settings: CgroupSettings
 
     init(name: String, limits: CgroupLimits, slot: CgroupSlot, layout: CgroupLayout) {
         self.name = name
         self.limits = limits
         self.directories = slot.directories
         self.engaged = Set(layout.plan.served.keys)
-        self.summary = Self.summary(slot: slot, limits: limits, plan: layout.plan)
+        self.plan = layout.plan
+        self.settings = slot.settings
         self.state = Mutex(.live(slot))
     }
 
@@ -151,13 +152,14 @@ public final class WorkerCgroup: Sendable {
         }
     }
 
-    private static func summary(slot: CgroupSlot, limits: CgroupLimits, plan: CgroupPlan) -> String {
+    /// What is enforced, for `inspect`: e.g. `cgroup v1: memory 256 MiB, cpu 100%, pids 64`.
+    public var summary: String {
         var byVersion: [CgroupVersion: [CgroupResource]] = [:]
         for resource in [CgroupResource.memory, .cpu, .pids] {
             if let index = plan.served[resource] { byVersion[plan.hierarchies[index].version, default: []].append(resource) }
         }
         var parts = [CgroupVersion.v1, .v2].compactMap { version in
-            byVersion[version].map { "\(version): " + slot.settings.describe($0, askedCPU: limits.cpuPercent) }
+            byVersion[version].map { "\(version): " + settings.describe($0, askedCPU: limits.cpuPercent) }
         }
         if plan.usesUnified && byVersion[.v2] == nil { parts.append("v2: tracking") }
         let degraded = limits.requested.filter { plan.served[$0] == nil }.map { "\($0) DEGRADED (\(plan.missing[$0] ?? "not engaged"))" }
