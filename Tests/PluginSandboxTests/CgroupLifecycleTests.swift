@@ -70,6 +70,7 @@ final class CgroupLifecycleTests: XCTestCase {
 
         try withController("pstest-stale", CgroupController.Configuration(poolSize: 0), needs: [], discovery: discovery) { controller in
             XCTAssertEqual(Set(controller.removedStaleGroups), Set(stale))
+            XCTAssertEqual(controller.staleCleanupFailures, [])
         }
         for directory in stale { XCTAssertFalse(FileManager.default.fileExists(atPath: directory), directory) }
         XCTAssertEqual(orphan.wait(), .signaled(SIGKILL))

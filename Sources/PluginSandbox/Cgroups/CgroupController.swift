@@ -50,6 +50,8 @@ public final class CgroupController: Sendable {
     public let parentDirectories: [String]
     /// Parent groups of dead supervisors removed at start.
     public let removedStaleGroups: [String]
+    /// Parent groups of dead supervisors that could not be removed (they do not stop the start).
+    public let staleCleanupFailures: [CgroupError]
 
     private let layout: CgroupLayout
     private let poolSize: Int
@@ -102,6 +104,7 @@ public final class CgroupController: Sendable {
         self.engagement = layout.plan.engagement(directories: layout.parents)
         self.parentDirectories = layout.parents
         self.removedStaleGroups = setup.removedStaleGroups
+        self.staleCleanupFailures = setup.staleCleanupFailures
         self.state = Mutex(.running(pool, aggregate: aggregate))
     }
 

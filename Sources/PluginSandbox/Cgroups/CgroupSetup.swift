@@ -7,6 +7,7 @@ import Glibc
 struct CgroupSetup {
     private(set) var layout: CgroupLayout
     private(set) var removedStaleGroups: [String] = []
+    private(set) var staleCleanupFailures: [CgroupError] = []
 
     init(discovery: CgroupDiscovery, configuration: CgroupController.Configuration) throws(CgroupError) {
         var plan = CgroupPlan(discovery, unifiedTracking: configuration.unifiedTracking)
@@ -17,8 +18,12 @@ struct CgroupSetup {
                                                    hierarchyPath: hierarchy.directory(ofProcess:))
             for name in stale {
                 let path = hierarchy.ownDirectory + "/" + name
-                try CgroupCleanup.removeTree(path)
-                removedStaleGroups.append(path)
+                do {
+                    try CgroupCleanup.removeTree(path)
+                    removedStaleGroups.append(path)
+                } catch {
+                    staleCleanupFailures.append(error)
+                }
             }
         }
 

@@ -31,7 +31,12 @@ extension CgroupCounters {
 /// a single thread (a v1 `tasks` file moves the writing thread only). After the worker has died
 /// and been reaped, read the figures that classify its end (``oomKills()``,
 /// ``memoryPeakBytes()``), then ``destroy()`` the group. Readings are one `pread` on a descriptor
-/// kept open and are safe from any thread.
+/// kept open and are safe from any thread. A group released without `destroy()` closes its
+/// descriptors; its directories stay until the controller's `shutdown()`.
+///
+/// The join descriptors were opened by the supervisor: the worker must close them right after
+/// joining, before any plugin code runs (a v2 `cgroup.procs` descriptor opened by root would let
+/// its holder move other processes into its group).
 public final class WorkerCgroup: Sendable {
     private enum State: Sendable {
         case live(CgroupSlot)
