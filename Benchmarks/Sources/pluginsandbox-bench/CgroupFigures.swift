@@ -12,12 +12,17 @@ extension Bench {
             return [Figure(name: "cgroup: skipped (making groups needs root)", value: "", baseline: "", ratio: "", target: "", met: "", numbers: [:])]
         }
         let limits = try SandboxProfile.named("default").cgroupLimits
-        var other = limits
-        other.memoryBytes = (limits.memoryBytes ?? 256 << 20) / 2
         let iterations = options.count(200)
+        // Every request differs from the one before (memory and pids), so no pooled group matches it.
+        let changing = (0..<iterations).map { index in
+            var other = limits
+            other.memoryBytes = UInt64(128 + index) << 20
+            other.pids = 32 + index % 2
+            return other
+        }
 
         let pooled = try createTimes(poolSize: 4, expected: limits, asking: [limits], iterations: iterations)
-        let rewritten = try createTimes(poolSize: 4, expected: limits, asking: [other, limits], iterations: iterations)
+        let rewritten = try createTimes(poolSize: 4, expected: limits, asking: changing, iterations: iterations)
         let onTheSpot = try createTimes(poolSize: 0, expected: limits, asking: [limits], iterations: iterations)
 
         let controller = try CgroupController(configuration: .init(name: "pluginsandbox-bench", poolSize: 1, expectedLimits: limits))
