@@ -55,7 +55,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        .testTarget(name: "PluginSandboxTests", dependencies: ["PluginSandbox"], exclude: ["Golden"]),
+        .testTarget(name: "PluginSandboxTests", dependencies: ["PluginSandbox", "cgroup-probe"], exclude: ["Golden"]),
+        .executableTarget(name: "cgroup-probe", path: "Tests/Fixtures/CgroupProbe"),
         .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox"], path: "Sources/SpawnProbe"),
 
         // MARK: Supervisor and worker

@@ -171,6 +171,66 @@ final class ProfileTests: XCTestCase {
         }
     }
 
+    func testShippedProfiles_resources_defaultStrictDebug() throws {
+        let standard = try SandboxProfile.named("default")
+        XCTAssertEqual(standard.resources, ResourcesSection(memoryBytes: 256 << 20, cpuPercent: 100, cpuWeight: 100,
+                                                            cpuBudget: CPUBudget(seconds: 30, windowSeconds: 60), pids: 64))
+        XCTAssertEqual(standard.supervision.memoryLimitBytes, 256 << 20, "the RSS fallback defaults to resources.memoryBytes")
+        XCTAssertEqual(standard.cgroupLimits, CgroupLimits(memoryBytes: 256 << 20, cpuPercent: 100, cpuWeight: 100, pids: 64))
+        let strict = try XCTUnwrap(try SandboxProfile.named("strict").resources)
+        let resources = try XCTUnwrap(standard.resources)
+        XCTAssertLessThan(try XCTUnwrap(strict.memoryBytes), try XCTUnwrap(resources.memoryBytes))
+        XCTAssertLessThan(try XCTUnwrap(strict.cpuPercent), try XCTUnwrap(resources.cpuPercent))
+        XCTAssertLessThan(try XCTUnwrap(strict.pids), try XCTUnwrap(resources.pids))
+        XCTAssertLessThan(try XCTUnwrap(strict.cpuBudget?.seconds), try XCTUnwrap(resources.cpuBudget?.seconds))
+        XCTAssertTrue(try SandboxProfile.named("debug").cgroupLimits.allowDegraded, "debug runs where cgroups cannot be engaged")
+    }
+
+    func testResources_badFigures_areNamedWithKeyAndValue() throws {
+        let cases: [(String, Any, String, String, String)] = [
+            ("memoryBytes", 1000, "resources.memoryBytes", "1000", "at least"),
+            ("cpuPercent", 0, "resources.cpuPercent", "0", "1 to 100000"),
+            ("cpuWeight", 20_000, "resources.cpuWeight", "20000", "1 to 10000"),
+            ("pids", 0, "resources.pids", "0", "must be positive"),
+            ("pids", 2.5, "resources.pids", "2.5", "whole number"),
+            ("cpuBudget", ["seconds": -1, "windowSeconds": 60], "resources.cpuBudget.seconds", "-1.0", "positive number"),
+            ("cpuBudget", ["seconds": 1, "windowSeconds": 0], "resources.cpuBudget.windowSeconds", "0.0", "positive number"),
+            ("cpuBudget", ["seconds": 90, "windowSeconds": 60], "resources.cpuBudget.seconds", "90.0", "can never be spent"),
+            ("swapBytes", 1, "resources.swapBytes", "1", "unknown key"),
+        ]
+        for (key, value, path, shown, reason) in cases {
+            var document = try defaultDocument()
+            var resources = try XCTUnwrap(document["resources"] as? [String: Any])
+            resources[key] = value
+            document["resources"] = resources
+            assertError(document, key: path, value: shown, reason: reason)
+        }
+        var document = try defaultDocument()
+        document["resources"] = ["memoryBytes": -5]
+        assertError(document, key: "resources.memoryBytes", value: "-5", reason: "whole number")
+        document["resources"] = ["cpuBudget": ["seconds": "ten", "windowSeconds": 60]]
+        assertError(document, key: "resources.cpuBudget.seconds", value: "ten", reason: "must be a number")
+    }
+
+    func testSupervisionMemoryLimitAboveResources_isRejected() throws {
+        var document = try defaultDocument()
+        var supervision = try XCTUnwrap(document["supervision"] as? [String: Any])
+        supervision["memoryLimitBytes"] = 512 << 20
+        document["supervision"] = supervision
+        assertError(document, key: "supervision.memoryLimitBytes", value: "\(512 << 20)", reason: "must not exceed resources.memoryBytes")
+    }
+
+    func testProfileWithoutResources_asksForNoCgroupLimits() throws {
+        var document = try defaultDocument()
+        document["resources"] = nil
+        let profile = try load(document)
+        XCTAssertNil(profile.resources)
+        XCTAssertNil(profile.supervision.memoryLimitBytes)
+        XCTAssertEqual(profile.cgroupLimits, CgroupLimits())
+        document["allowDegraded"] = ["cgroup"]
+        XCTAssertTrue(try load(document).cgroupLimits.allowDegraded)
+    }
+
     /// The compiled default filter is reviewed like code: a change to it changes this golden file.
     /// Regenerate with `PLUGINSANDBOX_UPDATE_GOLDEN=1 swift test --filter ProfileTests`.
     func testDefaultProfile_compiledFilterMatchesGolden() throws {

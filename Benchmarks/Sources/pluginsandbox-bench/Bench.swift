@@ -21,6 +21,7 @@ struct Bench {
             figures += try await roundTripFigures(runtime: runtime, cRoundTrip: cRoundTrip)
         }
         if options.wants("codec") { figures += try codecFigures() }
+        if options.wants("cgroup") { figures += try cgroupFigures() }
         if options.wants("death") { figures += try await deathFigure(runtime: runtime, host: host) }
         if options.wants("sessions") || options.wants("broadcast") || options.wants("memory") {
             figures += try await fleetFigures(runtime: runtime, host: host)

@@ -16,6 +16,8 @@ public struct DoctorReport: Codable, Sendable, Equatable, CustomStringConvertibl
         public var kernel: String
         /// What the profile asks of it (`not used` when nothing).
         public var profile: String
+        /// Whether the profile's `allowDegraded` lets workers start without it.
+        public var degradable: Bool = false
     }
 
     /// The profile examined.
@@ -28,7 +30,7 @@ public struct DoctorReport: Codable, Sendable, Equatable, CustomStringConvertibl
     public var layers: [Layer]
 
     /// Layers the profile requires that this kernel cannot engage (a spawn would fail).
-    public var blocking: [String] { layers.filter { !$0.supported && $0.profile != "not used" }.map(\.name) }
+    public var blocking: [String] { layers.filter { !$0.supported && !$0.degradable && $0.profile != "not used" }.map(\.name) }
 
     public var description: String {
         var rows = [["LAYER", "KERNEL", "PROFILE \(profileName)"]]
@@ -56,7 +58,6 @@ public enum SandboxDoctor {
         let seccompAvailable = status.contains("Seccomp:")
         let userNamespaces = FileManager.default.fileExists(atPath: "/proc/self/ns/user")
         let pidfd = CSeccompProbe.pidfdAvailable
-        let cgroup2 = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") || FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/cgroup.controllers")
         let rules = profile.seccomp.groups.reduce(0) { $0 + $1.syscalls.count } + profile.seccomp.rules.count
         let layers: [DoctorReport.Layer] = [
             .init(name: "seccomp", supported: seccompAvailable, kernel: seccompAvailable ? "filter mode, TSYNC" : "absent",
@@ -76,8 +77,7 @@ public enum SandboxDoctor {
             .init(name: "no_new_privs", supported: true, kernel: "prctl", profile: "always"),
             .init(name: "pdeathsig", supported: true, kernel: "prctl", profile: "always"),
             .init(name: "pidfd", supported: pidfd, kernel: pidfd ? "pidfd_open, waitid(P_PIDFD)" : "absent (SIGCHLD fallback)", profile: "supervisor death watch"),
-            .init(name: "cgroup v2", supported: cgroup2, kernel: cgroup2 ? "mounted" : "not mounted", profile: "not used (RSS sampling instead)"),
-        ]
+        ] + cgroupLayers(profile: profile)
         return DoctorReport(profileName: profile.name, kernelRelease: release, root: root, layers: layers)
     }
 }

@@ -65,11 +65,17 @@ extension SandboxProfile {
             throw ProfileError(key: Self.path(context.codingPath), value: "", reason: "must be \(type)")
         } catch let DecodingError.valueNotFound(type, context) {
             throw ProfileError(key: Self.path(context.codingPath), value: "null", reason: "must be \(type)")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw ProfileError(key: Self.path(context.codingPath), value: "", reason: context.debugDescription)
         } catch {
             throw ProfileError(key: "", value: "", reason: "\(error)")
         }
         try profile.validate()
-        return profile
+        var loaded = profile
+        if loaded.supervision.memoryLimitBytes == nil, let memoryBytes = loaded.resources?.memoryBytes {
+            loaded.supervision.memoryLimitBytes = Int(clamping: memoryBytes)
+        }
+        return loaded
     }
 
     /// Checks every name and number the kernel will see.
@@ -107,9 +113,11 @@ extension SandboxProfile {
         for (index, path) in landlock.readOnly.enumerated() where !path.hasPrefix("/") {
             throw ProfileError(key: "landlock.readOnly[\(index)]", value: path, reason: "must be an absolute path")
         }
-        for (index, layer) in allowDegraded.enumerated() where !ConfinementLayer.names.contains(layer) {
-            throw ProfileError(key: "allowDegraded[\(index)]", value: layer, reason: "unknown layer; known: \(ConfinementLayer.names.joined(separator: ", "))")
+        let layers = ConfinementLayer.names + [CgroupController.layerName]
+        for (index, layer) in allowDegraded.enumerated() where !layers.contains(layer) {
+            throw ProfileError(key: "allowDegraded[\(index)]", value: layer, reason: "unknown layer; known: \(layers.joined(separator: ", "))")
         }
+        try resources?.validate(supervision: supervision)
         let supervisionValues: [(String, Int)] = [
             ("heartbeatIntervalMilliseconds", supervision.heartbeatIntervalMilliseconds),
             ("heartbeatTimeoutMilliseconds", supervision.heartbeatTimeoutMilliseconds),
@@ -151,6 +159,10 @@ enum ProfileSchema {
         case object([String: Shape])
         case array(Shape)
         case leaf
+        /// A whole number, zero or more.
+        case count
+        /// A number.
+        case number
     }
 
     static let condition = Shape.object(["arg": .leaf, "op": .leaf, "value": .leaf, "mask": .leaf])
@@ -168,12 +180,21 @@ enum ProfileSchema {
         "supervision": .object(["heartbeatIntervalMilliseconds": .leaf, "heartbeatTimeoutMilliseconds": .leaf,
                                 "requestTimeoutMilliseconds": .leaf, "memoryLimitBytes": .leaf,
                                 "maximumFrameLength": .leaf, "maximumInFlight": .leaf]),
+        "resources": .object(["memoryBytes": .count, "cpuPercent": .count, "cpuWeight": .count, "pids": .count,
+                              "cpuBudget": .object(["seconds": .number, "windowSeconds": .number])]),
     ])
 
     static func check(_ value: Any, against shape: Shape, at path: String) throws(ProfileError) {
         switch shape {
         case .leaf:
             return
+        case .count, .number:
+            guard let number = value as? NSNumber, type(of: value) != Bool.self, number.doubleValue.isFinite else {
+                throw ProfileError(key: path, value: "\(value)", reason: "must be a number")
+            }
+            if case .count = shape, number.doubleValue < 0 || number.doubleValue.rounded() != number.doubleValue {
+                throw ProfileError(key: path, value: "\(value)", reason: "must be a whole number, zero or more")
+            }
         case .array(let element):
             guard let items = value as? [Any] else { throw ProfileError(key: path, value: "\(value)", reason: "must be a list") }
             for (index, item) in items.enumerated() { try check(item, against: element, at: "\(path)[\(index)]") }

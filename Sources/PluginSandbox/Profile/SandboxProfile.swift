@@ -19,6 +19,8 @@ public struct SandboxProfile: Codable, Sendable, Equatable {
     public var identity: IdentitySection
     /// Limits the supervisor enforces from outside.
     public var supervision: SupervisionLimits
+    /// Resource control by cgroups (nil: the profile asks for none).
+    public var resources: ResourcesSection?
     /// Layers that may be missing on this kernel without failing the spawn (fail closed otherwise).
     public var allowDegraded: [String]
 
@@ -33,6 +35,7 @@ public struct SandboxProfile: Codable, Sendable, Equatable {
         self.namespaces = []
         self.identity = IdentitySection(dropCapabilities: false, switchUser: false)
         self.supervision = SupervisionLimits()
+        self.resources = nil
         self.allowDegraded = []
     }
 }
@@ -140,6 +143,8 @@ public struct SupervisionLimits: Codable, Sendable, Equatable {
     public var heartbeatIntervalMilliseconds: Int
     public var heartbeatTimeoutMilliseconds: Int
     public var requestTimeoutMilliseconds: Int
+    /// The RSS limit the supervisor samples against where no memory cgroup is engaged; when the
+    /// profile omits it, `resources.memoryBytes`.
     public var memoryLimitBytes: Int?
     public var maximumFrameLength: Int
     public var maximumInFlight: Int
