@@ -60,21 +60,22 @@ let package = Package(
         .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox"], path: "Sources/SpawnProbe"),
 
         // MARK: Supervisor and worker
-        .target(name: "CSupervisorShims"),
         .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire"]),
         .testTarget(name: "PluginBridgeTests", dependencies: ["PluginBridge", "PluginKit"]),
         .target(
             name: "PluginWorker",
             dependencies: [
-                "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge",
+                "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge", "PluginSystem",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "PluginSupervisor",
             dependencies: [
-                "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge", "PluginSystem", "CSupervisorShims",
+                "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge", "PluginSystem", "PluginWorker",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
         .testTarget(name: "PluginSupervisorTests", dependencies: ["PluginSupervisor", "PluginKit", "DemoPlugins", "FaultPlugins"]),

@@ -8,7 +8,9 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define RESULT(expression) do { long rc_ = (long)(expression); return rc_ < 0 ? -errno : rc_; } while (0)
@@ -134,4 +136,58 @@ ssize_t psd_receive_with_descriptors(int socket, void *buffer, size_t length, in
     }
     *count = taken;
     return received;
+}
+
+static int unix_address(const char *path, struct sockaddr_un *address) {
+    memset(address, 0, sizeof(*address));
+    address->sun_family = AF_UNIX;
+    size_t length = strlen(path);
+    if (length == 0 || length >= sizeof(address->sun_path)) return -ENAMETOOLONG;
+    memcpy(address->sun_path, path, length + 1);
+    return 0;
+}
+
+int psd_unix_listen(const char *path, unsigned int mode, int backlog) {
+    struct sockaddr_un address;
+    int rc = unix_address(path, &address);
+    if (rc < 0) return rc;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -errno;
+    mode_t previous = umask((mode_t)(~mode & 0777));
+    rc = bind(fd, (struct sockaddr *)&address, sizeof(address));
+    int saved = errno;
+    umask(previous);
+    if (rc < 0) { close(fd); return -saved; }
+    if (chmod(path, (mode_t)mode) < 0 || listen(fd, backlog) < 0) {
+        saved = errno;
+        close(fd);
+        unlink(path);
+        return -saved;
+    }
+    return fd;
+}
+
+int psd_unix_connect(const char *path) {
+    struct sockaddr_un address;
+    int rc = unix_address(path, &address);
+    if (rc < 0) return rc;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    do {
+        rc = connect(fd, (struct sockaddr *)&address, sizeof(address));
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) { int saved = errno; close(fd); return -saved; }
+    return fd;
+}
+
+long long psd_inode(const char *path) {
+    struct stat status;
+    if (stat(path, &status) < 0) return -errno;
+    return (long long)status.st_ino;
+}
+
+long long psd_descriptor_inode(int fd) {
+    struct stat status;
+    if (fstat(fd, &status) < 0) return -errno;
+    return (long long)status.st_ino;
 }

@@ -113,3 +113,22 @@ extension FileDescriptor {
         _ = try systemCall("close_range") { psd_close_range(UInt32(first), UInt32(bitPattern: last)) }
     }
 }
+
+extension FileDescriptor {
+    /// A Unix stream socket bound to `path` with file mode `mode`, listening (non-blocking,
+    /// close-on-exec).
+    package static func listeningUnixSocket(at path: String, mode: UInt32 = 0o600, backlog: Int32 = 128) throws(SystemCallError) -> FileDescriptor {
+        FileDescriptor(rawValue: try systemCall("bind(\(path))") { psd_unix_listen(path, mode, backlog) })
+    }
+
+    /// A Unix stream socket connected to `path` (blocking, close-on-exec).
+    package static func connectedUnixSocket(to path: String) throws(SystemCallError) -> FileDescriptor {
+        FileDescriptor(rawValue: try systemCall("connect(\(path))") { psd_unix_connect(path) })
+    }
+
+    /// The inode number of the file at `path`, or nil when there is none.
+    package static func inode(at path: String) -> UInt64? {
+        let result = psd_inode(path)
+        return result < 0 ? nil : UInt64(result)
+    }
+}

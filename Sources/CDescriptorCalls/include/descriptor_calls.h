@@ -50,6 +50,15 @@ int psd_set_nonblocking(int fd, int on);
 /// close_range(first, last, 0).
 int psd_close_range(unsigned int first, unsigned int last);
 
+/// A Unix stream socket bound to `path` (mode `mode`, set through the umask while binding) and
+/// listening, close-on-exec and non-blocking. -ENAMETOOLONG for a path that does not fit.
+int psd_unix_listen(const char *path, unsigned int mode, int backlog);
+/// A Unix stream socket connected to `path` (blocking, close-on-exec).
+int psd_unix_connect(const char *path);
+/// The inode of the file at `path` (0 with -errno when it cannot be read).
+long long psd_inode(const char *path);
+/// The inode of the file `fd` refers to.
+long long psd_descriptor_inode(int fd);
 /// accept4 with SOCK_CLOEXEC | SOCK_NONBLOCK.
 int psd_accept(int listener);
 /// SO_PEERCRED of a connected Unix socket.

@@ -497,11 +497,18 @@ enum BuiltinProfiles {
     "heartbeatIntervalMilliseconds": 500,
     "heartbeatTimeoutMilliseconds": 3000,
     "requestTimeoutMilliseconds": 10000,
-    "memoryLimitBytes": 268435456,
     "maximumFrameLength": 1048576,
     "maximumInFlight": 256
   },
-  "allowDegraded": []
+  "resources": {
+    "memoryBytes": 268435456,
+    "cpuPercent": 100,
+    "cpuWeight": 100,
+    "pids": 64
+  },
+  "allowDegraded": [
+    "cgroup"
+  ]
 }
 
 """#,
@@ -998,9 +1005,18 @@ enum BuiltinProfiles {
     "heartbeatIntervalMilliseconds": 500,
     "heartbeatTimeoutMilliseconds": 3000,
     "requestTimeoutMilliseconds": 10000,
-    "memoryLimitBytes": 268435456,
     "maximumFrameLength": 1048576,
     "maximumInFlight": 256
+  },
+  "resources": {
+    "memoryBytes": 268435456,
+    "cpuPercent": 100,
+    "cpuWeight": 100,
+    "cpuBudget": {
+      "seconds": 30,
+      "windowSeconds": 60
+    },
+    "pids": 64
   },
   "allowDegraded": []
 }
@@ -1491,9 +1507,18 @@ enum BuiltinProfiles {
     "heartbeatIntervalMilliseconds": 250,
     "heartbeatTimeoutMilliseconds": 1500,
     "requestTimeoutMilliseconds": 5000,
-    "memoryLimitBytes": 134217728,
     "maximumFrameLength": 262144,
     "maximumInFlight": 64
+  },
+  "resources": {
+    "memoryBytes": 134217728,
+    "cpuPercent": 50,
+    "cpuWeight": 50,
+    "cpuBudget": {
+      "seconds": 10,
+      "windowSeconds": 60
+    },
+    "pids": 16
   },
   "allowDegraded": []
 }

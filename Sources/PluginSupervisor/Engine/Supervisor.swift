@@ -155,7 +155,7 @@ final class Supervisor: Sendable {
         let sessionID = assignment?.sessionID ?? "(spare)"
         let cgroup: WorkerCgroup?
         do {
-            cgroup = try configuration.cgroups?.createWorkerGroup(name: "w\(CorrelationID.next())", limits: profile.resources ?? ResourceSection())
+            cgroup = try configuration.cgroups?.createWorkerGroup(name: "w\(CorrelationID.next())", limits: profile.cgroupLimits)
         } catch {
             throw SessionError(code: .spawn, sessionID: sessionID, message: "could not create a cgroup for session \(sessionID): \(error)",
                                cause: .spawnFailed("\(error)"))
@@ -165,8 +165,9 @@ final class Supervisor: Sendable {
             spawned = try await configuration.spawner.spawn(SpawnRequest(
                 sessionID: assignment?.sessionID, profile: profile, environment: configuration.workerEnvironment,
                 joinDescriptors: cgroup?.joinDescriptors ?? []))
+            cgroup?.closeJoinDescriptors()
         } catch {
-            cgroup?.destroy()
+            try? cgroup?.destroy()
             throw SessionError(code: .spawn, sessionID: sessionID, message: "could not spawn a worker for session \(sessionID): \(error)",
                                cause: .spawnFailed("\(error)"))
         }

@@ -28,7 +28,7 @@ final class SupervisedSession: @unchecked Sendable {
     private var globalPlugins: [String]
     private var endWaiters: [CheckedContinuation<ExitCause, Never>] = []
     private var workerStartedAt = ContinuousClock.now
-    private var cpuBudget: CPUBudget?
+    private var cpuBudget: CPUBudgetMeter?
     private var ticks = 0
     private let published: Mutex<SessionSummary>
 
@@ -41,9 +41,7 @@ final class SupervisedSession: @unchecked Sendable {
         self.settings = settings
         self.globalPlugins = globalPlugins
         self.machine = SessionStateMachine(policy: restartPolicy)
-        if let budget = profile.resources?.cpuBudget {
-            self.cpuBudget = CPUBudget(budget: .seconds(budget.seconds), window: .seconds(budget.windowSeconds))
-        }
+        self.cpuBudget = profile.resources?.cpuBudget.map { CPUBudgetMeter(budget: $0) }
         self.log = SessionLog()
         var logger = logger
         logger[metadataKey: "session"] = "\(id)"
@@ -189,8 +187,8 @@ final class SupervisedSession: @unchecked Sendable {
         ticks += 1
         // The CPU counter is read about once a second per session, staggered by the tick count.
         guard ticks % 10 == 0, let link, let cgroup = link.resources, case .running = machine.phase else { return }
-        if let usage = cgroup.cpuUsage(), let verdict = cpuBudget?.record(usage: usage, now: now) {
-            link.kill(.cpuBudget(verdict))
+        if let usage = try? cgroup.cpuUsage(), let budget = cpuBudget?.budget, let used = cpuBudget?.record(usage: usage, at: now) {
+            link.kill(.cpuBudget("used \(used.formattedMilliseconds) of CPU within \(budget.window.formattedMilliseconds); the profile's budget is \(budget.cpuTime.formattedMilliseconds)"))
         }
     }
 
@@ -279,7 +277,11 @@ extension SupervisedSession: WorkerLinkOwner {
     func workerStarted(_ link: WorkerLink, ready: Ready) {
         guard link === self.link else { return }
         workerStartedAt = .now
-        if let budget = cpuBudget { cpuBudget = CPUBudget(budget: budget.budget, window: budget.window) }
+        if let budget = cpuBudget?.budget {
+            var meter = CPUBudgetMeter(budget: budget)
+            if let usage = try? link.resources?.cpuUsage() { _ = meter.record(usage: usage, at: .now) }
+            cpuBudget = meter
+        }
         published.withLock { $0.startedAt = Date() }
         let action = machine.workerReady()
         publish()

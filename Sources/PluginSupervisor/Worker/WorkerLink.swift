@@ -379,9 +379,9 @@ final class WorkerLink: @unchecked Sendable {
         while outputOpen, case .transferred = drainOutputOnce() {}
         var observation = ExitObservation(status: status)
         if let cgroup {
-            observation.killedForMemory = cgroup.oomKills() > 0
-            observation.memoryPeakBytes = cgroup.memoryPeakBytes()
-            observation.memoryLimitBytes = cgroup.memoryLimitBytes
+            observation.killedForMemory = ((try? cgroup.oomKills()) ?? 0) > 0
+            observation.memoryPeakBytes = try? cgroup.memoryPeakBytes()
+            observation.memoryLimitBytes = cgroup.limits.memoryBytes
         }
         observation.lastWords = Self.lastWords(lastOutput)
         guard let cause = machine.exited(observation) else { return }
@@ -419,7 +419,11 @@ final class WorkerLink: @unchecked Sendable {
         watches.removeAll()
         worker.process.close()
         worker.identity?.release()
-        cgroup?.destroy()
+        do {
+            try cgroup?.destroy()
+        } catch {
+            logger.warning("could not remove the worker's cgroup", metadata: ["error": "\(error)"])
+        }
         callsFromWorker.removeAll()
         let error = SessionError.dead(sessionID ?? "-", cause: cause)
         for entry in pending.removeAll() { fail(entry.waiter, with: error) }

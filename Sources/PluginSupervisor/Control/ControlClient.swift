@@ -1,8 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSupervisorShims
+import PluginSystem
 import PluginWire
+import SystemPackage
 
 /// Why a control client could not talk to the supervisor.
 public struct ControlClientError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -33,50 +34,33 @@ public struct ControlClientError: Error, Sendable, Equatable, CustomStringConver
 
 /// A blocking client for the supervisor's control socket, one request at a time.
 public final class ControlClient {
-    private let descriptor: Int32
+    private let descriptor: FileDescriptor
     private var decoder = FrameDecoder(maximumFrameLength: 16 << 20)
     private var nextID: UInt64 = 1
 
     /// Connects to the supervisor listening at `path`.
     public init(path: String) throws(ControlClientError) {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else {
-            throw ControlClientError(reason: .failed, message: "cannot create a socket: \(String(cString: strerror(errno)))")
-        }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(descriptor)
-            throw ControlClientError(reason: .failed, message: "socket path is too long: \(path)")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if result != 0 {
-            let code = errno
-            close(descriptor)
-            switch code {
-            case ENOENT, ECONNREFUSED:
+        do {
+            descriptor = try FileDescriptor.connectedUnixSocket(to: path)
+        } catch {
+            switch error.errno {
+            case .noSuchFileOrDirectory, .connectionRefused:
                 throw ControlClientError(reason: .notRunning, message: """
                     no supervisor is running at \(path); start one with `sandboxctl serve` \
                     (or pass --socket to name another)
                     """)
-            case EACCES, EPERM:
+            case .permissionDenied, .notPermitted:
                 throw ControlClientError(reason: .permissionDenied, message: "permission denied opening \(path): the supervisor's socket is private to its user")
+            case .fileNameTooLong:
+                throw ControlClientError(reason: .failed, message: "socket path is too long: \(path)")
             default:
-                throw ControlClientError(reason: .failed, message: "cannot connect to \(path): \(String(cString: strerror(code)))")
+                throw ControlClientError(reason: .failed, message: "cannot connect to \(path): \(error.errno)")
             }
         }
-        self.descriptor = descriptor
     }
 
     deinit {
-        close(descriptor)
+        descriptor.closeAfterUse()
     }
 
     /// Sends `command` and returns its final reply, passing streamed chunks to `onChunk`.
@@ -117,12 +101,14 @@ public final class ControlClient {
     private func write(_ bytes: [UInt8]) throws(ControlClientError) {
         var offset = 0
         while offset < bytes.count {
-            let written: Int = bytes.withUnsafeBytes { ps_send(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw ControlClientError(reason: .connectionLost, message: "the supervisor closed the connection: \(String(cString: strerror(errno)))")
+            switch bytes.withUnsafeBytes({ descriptor.sendNow(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) {
+            case .transferred(let count): offset += count
+            case .wouldBlock: continue
+            case .endOfStream:
+                throw ControlClientError(reason: .connectionLost, message: "the supervisor closed the connection")
+            case .failed(let errno):
+                throw ControlClientError(reason: .connectionLost, message: "the supervisor closed the connection: \(errno)")
             }
-            offset += written
         }
     }
 
@@ -142,9 +128,7 @@ public final class ControlClient {
             } catch {
                 throw ControlClientError(reason: .malformedReply, message: "the supervisor sent a malformed frame: \(error)")
             }
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 {
+            guard case .transferred(let count) = buffer.withUnsafeMutableBytes({ descriptor.readNow(into: $0) }) else {
                 throw ControlClientError(reason: .connectionLost, message: "the supervisor closed the connection before replying")
             }
             buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }

@@ -1,6 +1,3 @@
-import Logging
-import PluginSandbox
-
 /// A change in a session's life, published by the supervisor as an event on the global bus.
 public enum SessionLifecycle: Sendable, Equatable {
     /// A worker finished its handshake; the session's plugins are attached.
@@ -18,17 +15,4 @@ public enum SessionLifecycle: Sendable, Equatable {
         case .started(let id, _), .ended(let id, _), .crashed(let id, _, _), .restarted(let id, _): return id
         }
     }
-}
-
-/// What every ``SandboxedSession`` of one supervisor shares.
-struct SessionEnvironment: Sendable {
-    let spawner: WorkerSpawner
-    let reactor: Reactor
-    let router: any GlobalRouter
-    let logger: Logger
-    let workerEnvironment: [String: String]
-    /// Publishes a lifecycle change (never blocks the caller).
-    let publish: @Sendable (SessionLifecycle) -> Void
-    /// Called once when a session is over for good.
-    let sessionFinished: @Sendable (String) -> Void
 }

@@ -1,8 +1,9 @@
 import Foundation
+import PluginKit
 import PluginSandbox
 import PluginWire
 
-/// The commands of the control socket, carried out on a ``Supervisor``.
+/// The commands of the control socket, carried out on a ``SandboxedSessionHost``.
 ///
 /// What depends on the plugin runtime (turning a plugin list into settings, reconciling global
 /// settings, the doctor report) comes in through ``Hooks``, so any host can embed this service.
@@ -16,6 +17,8 @@ public struct ControlService: Sendable {
         public var spawn: @Sendable (SpawnOptions) async throws -> String
         /// Reconciles the whole runtime (global scope and every session) to a settings document.
         public var applySettings: @Sendable (JSONValue) async throws -> JSONValue
+        /// Disposes session `id` through the runtime (it leaves `runtime.sessions`); returns its cause.
+        public var dispose: @Sendable (String) async throws -> ExitCause
         /// The doctor report for a profile, as JSON.
         public var doctor: @Sendable (SandboxProfile) -> JSONValue
         /// The name of the profile used when `spawn` names none.
@@ -26,25 +29,27 @@ public struct ControlService: Sendable {
             profile: @escaping @Sendable (String) throws -> SandboxProfile,
             spawn: @escaping @Sendable (SpawnOptions) async throws -> String,
             applySettings: @escaping @Sendable (JSONValue) async throws -> JSONValue,
+            dispose: @escaping @Sendable (String) async throws -> ExitCause,
             doctor: @escaping @Sendable (SandboxProfile) -> JSONValue,
             defaultProfile: String = "default"
         ) {
             self.profile = profile
             self.spawn = spawn
             self.applySettings = applySettings
+            self.dispose = dispose
             self.doctor = doctor
             self.defaultProfile = defaultProfile
         }
     }
 
-    /// The supervisor the commands act on.
-    public let supervisor: Supervisor
+    /// The sandboxed host the commands act on.
+    public let host: SandboxedSessionHost
     /// The host's hooks.
     public let hooks: Hooks
 
     /// Creates the service.
-    public init(supervisor: Supervisor, hooks: Hooks) {
-        self.supervisor = supervisor
+    public init(host: SandboxedSessionHost, hooks: Hooks) {
+        self.host = host
         self.hooks = hooks
     }
 
@@ -67,23 +72,25 @@ public struct ControlService: Sendable {
     private func perform(_ command: String, _ arguments: Arguments) async throws -> JSONValue {
         switch command {
         case "ping":
-            return .object(["pid": .int(Int64(ProcessInfo.processInfo.processIdentifier)), "sessions": .int(Int64(supervisor.sessions.count))])
+            return .object(["pid": .int(Int64(ProcessInfo.processInfo.processIdentifier)), "sessions": .int(Int64(host.summaries(includingEnded: false).count))])
         case "spawn":
             return try await spawn(arguments)
         case "ls":
-            let ended = arguments.bool("live") == true ? [] : supervisor.endedSessions.map(\.summary)
-            return try JSONValue(encoding: ended + supervisor.sessions.map(\.summary))
+            return try JSONValue(encoding: host.summaries(includingEnded: arguments.bool("live") != true))
         case "inspect":
-            return try JSONValue(encoding: try session(arguments, includingEnded: true).summary)
+            return try JSONValue(encoding: try summary(arguments, includingEnded: true))
         case "emit":
             return try await emit(arguments)
         case "request":
-            let session = try session(arguments)
+            let id = try summary(arguments).id
             do {
-                let answer = try await session.request(
-                    name: try arguments.string("name"), payload: arguments.value("payload") ?? .null,
+                let response = try await host.request(
+                    to: SessionID(id), name: try arguments.string("name"), payload: RawJSON(arguments.value("payload") ?? .null),
                     identifier: arguments.optionalString("identifier"), optional: arguments.bool("optional") ?? false)
-                return .object(["payload": answer ?? .null])
+                if let error = response.error { throw ControlFailure(code: "sessionFailed", message: error.message) }
+                return .object(["payload": response.payload.map(JSONValue.init) ?? .null])
+            } catch let failure as ControlFailure {
+                throw failure
             } catch {
                 throw ControlFailure(code: "sessionFailed", message: "\(error)")
             }
@@ -97,11 +104,15 @@ public struct ControlService: Sendable {
                 throw ControlFailure(code: "badSettings", message: "\(error)")
             }
         case "dispose":
-            let cause = try await session(arguments).dispose()
-            return try JSONValue(encoding: cause)
+            let id = try summary(arguments).id
+            return try JSONValue(encoding: try await hooks.dispose(id))
         case "kill":
-            let cause = try await session(arguments).kill()
-            return try JSONValue(encoding: cause)
+            let id = try summary(arguments).id
+            do {
+                return try JSONValue(encoding: try await host.kill(SessionID(id)))
+            } catch {
+                throw ControlFailure.unknownSession(id)
+            }
         case "doctor":
             let name = arguments.optionalString("profile") ?? hooks.defaultProfile
             return hooks.doctor(try profile(name))
@@ -127,32 +138,38 @@ public struct ControlService: Sendable {
         } catch {
             throw ControlFailure(code: "spawnFailed", message: "\(error)")
         }
-        guard let session = supervisor.session(id) else { throw ControlFailure(code: "spawnFailed", message: "session \(id) ended right after it started") }
-        return try JSONValue(encoding: session.summary)
+        guard let summary = host.summary(of: SessionID(id)) else { throw ControlFailure(code: "spawnFailed", message: "session \(id) ended right after it started") }
+        return try JSONValue(encoding: summary)
     }
 
     private func emit(_ arguments: Arguments) async throws -> JSONValue {
         let event = try arguments.string("event")
-        let payload = arguments.value("payload") ?? .object([:])
+        let payload = RawJSON(arguments.value("payload") ?? .object([:]))
         let identifier = arguments.optionalString("identifier")
-        let results: [String: Result<EmitOutcome, SessionError>]
+        let results: [(SessionID, Result<EmitResult, SessionError>)]
         if arguments.bool("all") == true {
-            results = await supervisor.broadcast(event: event, payload: payload, identifier: identifier)
+            results = await host.broadcast(event: event, payload: payload, identifier: identifier)
         } else {
-            let session = try session(arguments)
+            let id = SessionID(try summary(arguments).id)
             do {
-                results = [session.id: .success(try await session.emit(event: event, payload: payload, identifier: identifier))]
+                results = [(id, .success(try await host.emit(to: id, event: event, payload: payload, identifier: identifier)))]
             } catch {
-                results = [session.id: .failure(error)]
+                results = [(id, .failure(error))]
             }
         }
         var report: [String: JSONValue] = [:]
         for (id, result) in results {
             switch result {
-            case .success(let envelope):
-                report[id] = .object(["status": .string(envelope.stopped ? "stopped" : "delivered"), "payload": envelope.payload])
+            case .success(let outcome) where outcome.error != nil:
+                report[id.rawValue] = .object(["status": .string("error"), "error": .string(outcome.error?.message ?? "")])
+            case .success(let outcome):
+                let status = outcome.stopped ? "stopped" : (outcome.handled == 0 ? "unhandled" : "delivered")
+                report[id.rawValue] = .object([
+                    "status": .string(status), "handled": .int(Int64(outcome.handled)),
+                    "payload": outcome.payload.map(JSONValue.init) ?? payload.jsonValue,
+                ])
             case .failure(let error):
-                report[id] = .object([
+                report[id.rawValue] = .object([
                     "status": .string(error.code == .sessionDead ? "dead" : "error"),
                     "error": .string(error.message),
                 ])
@@ -163,23 +180,31 @@ public struct ControlService: Sendable {
 
     private func streamLogs(_ request: ControlRequest, reply: @escaping @Sendable (ControlReply) -> Bool) async throws {
         let arguments = Arguments(request.arguments)
-        let session = try session(arguments, includingEnded: true)
-        let follow = (arguments.bool("follow") ?? false) && supervisor.session(session.id) != nil
-        let stream = follow ? session.output.follow() : nil
-        let kept = session.output.text
-        if !kept.isEmpty, !reply(.chunk(request.id, kept)) { return }
+        let id = SessionID(try summary(arguments, includingEnded: true).id)
+        guard let log = host.log(of: id) else { throw ControlFailure.unknownSession(id.rawValue) }
+        let follow = (arguments.bool("follow") ?? false) && host.summary(of: id).map { !$0.state.hasSuffix("ended") && $0.state != "crashed" } == true
+        let stream = follow ? log.follow() : nil
+        for entry in log.entries {
+            if !reply(.chunk(request.id, Self.line(entry))) { return }
+        }
         if let stream {
-            for await chunk in stream {
-                if !reply(.chunk(request.id, String(decoding: chunk, as: UTF8.self))) { return }
+            for await entry in stream {
+                if !reply(.chunk(request.id, Self.line(entry))) { return }
             }
         }
         _ = reply(.success(request.id, .null))
     }
 
-    private func session(_ arguments: Arguments, includingEnded: Bool = false) throws -> SandboxedSession {
+    private static func line(_ entry: SessionLogEntry) -> String {
+        let level = entry.level.map { " \($0)" } ?? ""
+        return "\(entry.time.formatted(.iso8601)) \(entry.source.rawValue)\(level): \(entry.text)\n"
+    }
+
+    private func summary(_ arguments: Arguments, includingEnded: Bool = false) throws -> SessionSummary {
         let id = try arguments.string("id")
-        guard let session = includingEnded ? supervisor.anySession(id) : supervisor.session(id) else { throw ControlFailure.unknownSession(id) }
-        return session
+        guard let summary = host.summary(of: SessionID(id)) else { throw ControlFailure.unknownSession(id) }
+        if !includingEnded, summary.state == "ended" || summary.state == "crashed" { throw ControlFailure.unknownSession(id) }
+        return summary
     }
 
     private func profile(_ name: String) throws -> SandboxProfile {

@@ -5,7 +5,7 @@ public struct SessionError: Error, Sendable, Equatable, CustomStringConvertible 
     /// What went wrong.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: String {
-            case sessionDead, timeout, cancelled, remote, unknownSession, handshake, spawn, invalidPayload, busy
+            case sessionDead, timeout, cancelled, remote, unknownSession, handshake, spawn, invalidPayload, busy, startFailed
         }
 
         private let value: Value
@@ -29,6 +29,9 @@ public struct SessionError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let invalidPayload = Code(.invalidPayload)
         /// The session has too many calls in flight.
         public static let busy = Code(.busy)
+        /// The session could not start in its worker (a plugin failed to attach, settings were
+        /// refused); ``SessionError/cause`` carries the worker's report.
+        public static let startFailed = Code(.startFailed)
 
         public var description: String { value.rawValue }
     }
