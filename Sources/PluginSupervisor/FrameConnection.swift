@@ -273,7 +273,8 @@ extension FrameConnection where Message == WireMessage {
     /// Returns false when the connection has already ended.
     @discardableResult
     func send(_ message: WireMessage) -> Bool {
-        guard let frame = try? MessageCodec.encodeFrame(message) else { return false }
+        var frame: [UInt8] = []
+        guard (try? MessageCodec.appendFrame(message, to: &frame)) != nil else { return false }
         return send(frame: frame)
     }
 }

@@ -45,6 +45,7 @@ public final class SandboxedSession: Sendable {
         var lastCause: ExitCause?
         var ready: Ready?
         var hello: Hello?
+        var sandboxLayers: [String]?
         var endWaiters: [CheckedContinuation<ExitCause, Never>] = []
         var operatorKill = false
     }
@@ -153,31 +154,37 @@ public final class SandboxedSession: Sendable {
     /// Emits `event` into the session's own bus and returns the final payload.
     public func emit(event: String, payload: JSONValue, identifier: String? = nil, timeout: Duration? = nil) async throws(SessionError) -> (payload: JSONValue, stopped: Bool) {
         let link = try liveLink()
+        // LEAD: payloads are JSONValue in this API and converted to RawJSON at this edge.
+        let raw = try wire(payload, for: "emit \(event)")
         let reply = try await link.call("emit \(event)", timeout: timeout) { id in
-            .emit(Emit(id: id, scope: .session, event: event, identifier: identifier, payload: payload))
+            .emit(Emit(id: id, scope: .session, event: event, identifier: identifier, payload: raw))
         }
         guard case .emitResult(let result) = reply else { throw unexpected(reply) }
         if let error = result.error { throw remote(error) }
-        return (result.payload ?? payload, result.stopped)
+        return (result.payload.map(JSONValue.init) ?? payload, result.stopped)
     }
 
     /// Sends a request into the session's bus; nil only when `optional` and nobody answered.
     public func request(name: String, payload: JSONValue, identifier: String? = nil, optional: Bool = false, timeout: Duration? = nil) async throws(SessionError) -> JSONValue? {
         let link = try liveLink()
+        let raw = try wire(payload, for: "request \(name)")
         let reply = try await link.call("request \(name)", timeout: timeout) { id in
-            .request(Request(id: id, scope: .session, name: name, identifier: identifier, payload: payload, optional: optional,
+            .request(Request(id: id, scope: .session, name: name, identifier: identifier, payload: raw, optional: optional,
                              timeoutMilliseconds: timeout.map { Int($0.totalMilliseconds) }))
         }
         guard case .response(let response) = reply else { throw unexpected(reply) }
         if let error = response.error { throw remote(error) }
-        return response.payload
+        return response.payload.map(JSONValue.init)
     }
 
     /// Reconciles the worker's scope to `settings`; on success they become the session's settings
     /// (kept across restarts).
     public func reconcile(settings: JSONValue) async throws(SessionError) -> SettingsResult {
         let link = try liveLink()
-        let reply = try await link.call("settings") { id in .settings(SettingsUpdate(id: id, settings: settings)) }
+        let raw = try wire(settings, for: "settings")
+        let reply = try await link.call("settings") { id in
+            .settings(SettingsUpdate(id: id, settings: raw, globalPlugins: []))  // LEAD: the global plugins enabled under these settings
+        }
         guard case .settingsResult(let result) = reply else { throw unexpected(reply) }
         if let error = result.error { throw remote(error) }
         state.withLock { state in
@@ -188,6 +195,15 @@ public final class SandboxedSession: Sendable {
             }
         }
         return result
+    }
+
+    /// The JSON text of a value sent to the worker.
+    private func wire(_ value: JSONValue, for what: String) throws(SessionError) -> RawJSON {
+        do {
+            return try RawJSON(value)
+        } catch {
+            throw SessionError(code: .invalidPayload, sessionID: id, message: "\(what): \(error)")
+        }
     }
 
     private func unexpected(_ reply: WireMessage) -> SessionError {
@@ -306,8 +322,8 @@ public final class SandboxedSession: Sendable {
 
     /// A snapshot for `ls` / `inspect`.
     public var summary: SessionSummary {
-        let (phase, link, restarts, lastCause, ready, hello) = state.withLock { state in
-            (state.phase, state.link, state.restartCount, state.lastCause, state.ready, state.hello)
+        let (phase, link, restarts, lastCause, ready) = state.withLock { state in
+            (state.phase, state.link, state.restartCount, state.lastCause, state.ready)
         }
         let statistics = link?.statistics
         let sample = statistics?.sample ?? link.flatMap { ProcessSample.read(pid: $0.pid) }
@@ -326,8 +342,19 @@ public final class SandboxedSession: Sendable {
             restartPolicy: restartPolicy.description,
             enabledPlugins: ready?.enabledPlugins ?? [],
             attachedPlugins: ready?.attachedPlugins ?? [],
-            sandboxLayers: hello?.sandboxLayers ?? []
+            sandboxLayers: sandboxLayers
         )
+    }
+
+    /// The confinement layers the session's profile engages, as `name: detail`.
+    ///
+    /// LEAD: these are the layers the profile asks for, read from `SandboxDoctor`; hello no
+    /// longer reports what the worker engaged (that moves to a separate trusted channel).
+    private var sandboxLayers: [String] {
+        if let layers = state.withLock({ $0.sandboxLayers }) { return layers }
+        let layers = SandboxDoctor.report(profile: profile).layers.filter { $0.profile != "not used" }.map { "\($0.name): \($0.profile)" }
+        state.withLock { $0.sandboxLayers = layers }
+        return layers
     }
 
     /// The current phase.

@@ -353,13 +353,21 @@ final class WorkerLink: Sendable {
                 message: "protocol version \(hello.protocolVersion) is not supported; this supervisor speaks \(ProtocolVersion.current)")))
             return kill(.handshakeFailed("worker speaks protocol version \(hello.protocolVersion), supervisor \(ProtocolVersion.current)"))
         }
-        guard hello.sessionID == sessionID, hello.pid == pid else {
-            return kill(.protocolBreach("hello claims session \(hello.sessionID) pid \(hello.pid), expected \(sessionID) pid \(pid)"))
+        guard hello.pid == pid else {
+            return kill(.protocolBreach("hello claims pid \(hello.pid), expected pid \(pid)"))
+        }
+        // LEAD: settings travel as JSONValue through the supervisor and are converted here.
+        let settings: RawJSON
+        do {
+            settings = try RawJSON(self.settings)
+        } catch {
+            return kill(.handshakeFailed("the session settings have no JSON form: \(error)"))
         }
         connection?.send(.welcome(Welcome(
             protocolVersion: ProtocolVersion.current,
             sessionID: sessionID,
             settings: settings,
+            globalPlugins: [],  // LEAD: the global plugins enabled now
             maximumFrameLength: limits.maximumFrameLength,
             heartbeatIntervalMilliseconds: Int(limits.heartbeatInterval.totalMilliseconds),
             maximumInFlight: limits.maximumInFlight
@@ -400,10 +408,12 @@ final class WorkerLink: Sendable {
         defer { release() }
         let reply: EmitResult
         do {
-            let result = try await router.emit(event: emit.event, payload: emit.payload, identifier: emit.identifier, from: sessionID)
-            reply = EmitResult(id: emit.id, payload: result.payload, stopped: result.stopped, error: nil)
+            // LEAD: the router takes and returns JSONValue; the payload is converted at this edge.
+            let result = try await router.emit(event: emit.event, payload: JSONValue(emit.payload), identifier: emit.identifier, from: sessionID)
+            // LEAD: `handled` is not counted by the runtime yet.
+            reply = EmitResult(id: emit.id, handled: 0, stopped: result.stopped, payload: try RawJSON(result.payload))
         } catch {
-            reply = EmitResult(id: emit.id, payload: nil, stopped: false, error: WireFailure(describing: error))
+            reply = EmitResult(id: emit.id, handled: 0, stopped: false, error: WireFailure(describing: error))
         }
         connection?.send(.emitResult(reply))
     }
@@ -413,9 +423,9 @@ final class WorkerLink: Sendable {
         let reply: Response
         do {
             let answer = try await router.request(
-                name: request.name, payload: request.payload, identifier: request.identifier,
+                name: request.name, payload: JSONValue(request.payload), identifier: request.identifier,
                 optional: request.optional, from: sessionID)
-            reply = Response(id: request.id, payload: answer, error: nil)
+            reply = Response(id: request.id, payload: try answer.map { (answer) throws(WireError) in try RawJSON(answer) }, error: nil)
         } catch {
             reply = Response(id: request.id, payload: nil, error: WireFailure(describing: error))
         }

@@ -10,7 +10,7 @@ struct WireGlobalBus: GlobalBusAccess {
     let channel: WorkerChannel
 
     func emit<E: WireEvent>(_ event: E, identifier: String?) async throws -> EventEnvelope<E> {
-        let payload = try JSONValue(encoding: event)
+        let payload = try RawJSON(encoding: event)
         let reply = await channel.call { id in
             .emit(Emit(id: id, scope: .global, event: E.wireName, identifier: identifier, payload: payload))
         }
@@ -19,7 +19,7 @@ struct WireGlobalBus: GlobalBusAccess {
             throw WireFailure(code: .protocolBreach, message: "the supervisor answered an emit with \(message.kind)")
         }
         if let error = result.error { throw error.runtimeError(name: E.wireName, identifier: identifier) }
-        let final = try (result.payload ?? payload).decode(as: E.self)
+        let final = try (result.payload ?? payload).decode(E.self)
         return EventEnvelope(payload: final, identifier: identifier, stopped: result.stopped)
     }
 
@@ -35,7 +35,7 @@ struct WireGlobalBus: GlobalBusAccess {
     }
 
     private func send<R: WireRequest>(_ request: R, identifier: String?, optional: Bool) async throws -> R.Response? {
-        let payload = try JSONValue(encoding: request)
+        let payload = try RawJSON(encoding: request)
         let reply = await channel.call { id in
             .request(Request(id: id, scope: .global, name: R.wireName, identifier: identifier, payload: payload, optional: optional))
         }
@@ -48,6 +48,6 @@ struct WireGlobalBus: GlobalBusAccess {
             throw error.runtimeError(name: R.wireName, identifier: identifier)
         }
         guard let answer = response.payload else { return nil }
-        return try answer.decode(as: R.Response.self)
+        return try answer.decode(R.Response.self)
     }
 }

@@ -30,7 +30,8 @@ final class WorkerChannel: Sendable {
     /// Sends one message; false when the socket is gone.
     @discardableResult
     func send(_ message: WireMessage) -> Bool {
-        guard let frame = try? MessageCodec.encodeFrame(message) else { return false }
+        var frame: [UInt8] = []
+        guard (try? MessageCodec.appendFrame(message, to: &frame)) != nil else { return false }
         do {
             try socket.write(all: frame)
             return true

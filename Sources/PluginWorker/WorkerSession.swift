@@ -41,11 +41,21 @@ final class WorkerSession: Sendable {
     /// Introduces the worker to the supervisor.
     func greet() {
         channel.send(.hello(Hello(
-            sessionID: context.sessionID,
             pid: ProcessInfo.processInfo.processIdentifier,
             plugins: catalog.pluginIDs.map(\.rawValue),
-            sandboxLayers: context.confinement.layers.map { $0.detail.isEmpty ? $0.name : "\($0.name): \($0.detail)" }
+            build: Self.build
         )))
+    }
+
+    /// LEAD: a real build fingerprint (version, commit) instead of the protocol version alone.
+    static let build = "PluginWorker, protocol \(ProtocolVersion.current)"
+
+    /// Refuses a welcome for another session than the one this worker was launched for.
+    private func checkSession(_ welcome: Welcome) {
+        guard welcome.sessionID != context.sessionID else { return }
+        FileHandle.standardError.write(Data("welcome names session \(welcome.sessionID), this worker was launched for \(context.sessionID)\n".utf8))
+        channel.send(.error(WireFailure(code: .protocolBreach, message: "welcome names session \(welcome.sessionID), expected \(context.sessionID)")))
+        exit(2)
     }
 
     /// Handles one message from the supervisor (on the reader thread: never blocks).
@@ -57,10 +67,11 @@ final class WorkerSession: Sendable {
             run(emit.id, what: emit.event) { scope in
                 let reply: EmitResult
                 do {
-                    let envelope = try await scope.emitEncoded(name: emit.event, payload: emit.payload.jsonData(), identifier: emit.identifier)
-                    reply = EmitResult(id: emit.id, payload: try JSONValue(jsonData: envelope.payload), stopped: envelope.stopped)
+                    let envelope = try await scope.emitEncoded(name: emit.event, payload: Data(emit.payload.bytes), identifier: emit.identifier)
+                    // LEAD: `handled` is not counted by the runtime yet; the payload is always sent back.
+                    reply = EmitResult(id: emit.id, handled: 0, stopped: envelope.stopped, payload: try RawJSON(validating: envelope.payload))
                 } catch {
-                    reply = EmitResult(id: emit.id, payload: nil, stopped: false, error: WireFailure(describing: error))
+                    reply = EmitResult(id: emit.id, handled: 0, stopped: false, error: WireFailure(describing: error))
                 }
                 self.channel.send(.emitResult(reply))
             }
@@ -68,8 +79,8 @@ final class WorkerSession: Sendable {
             run(request.id, what: request.name) { scope in
                 let reply: Response
                 do {
-                    let answer = try await scope.requestEncoded(name: request.name, payload: request.payload.jsonData(), identifier: request.identifier)
-                    reply = Response(id: request.id, payload: try JSONValue(jsonData: answer))
+                    let answer = try await scope.requestEncoded(name: request.name, payload: Data(request.payload.bytes), identifier: request.identifier)
+                    reply = Response(id: request.id, payload: try RawJSON(validating: answer))
                 } catch where request.optional && WireFailure(describing: error).isNoAnswer {
                     reply = Response(id: request.id, payload: nil)
                 } catch {
@@ -81,7 +92,7 @@ final class WorkerSession: Sendable {
             run(update.id, what: "settings") { scope in
                 let reply: SettingsResult
                 do {
-                    let settings = try update.settings.decode(as: RuntimeSettings.self)
+                    let settings = try update.settings.decode(RuntimeSettings.self)
                     let report = try await scope.reconcile(to: settings)
                     reply = SettingsResult(
                         id: update.id,
@@ -128,9 +139,10 @@ final class WorkerSession: Sendable {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             exit(2)
         }
+        checkSession(welcome)
         Task {
             do {
-                let settings = try welcome.settings.decode(as: RuntimeSettings.self)
+                let settings = try welcome.settings.decode(RuntimeSettings.self)
                 let scope = try await SessionScope(
                     id: SessionID(context.sessionID),
                     catalog: catalog,
