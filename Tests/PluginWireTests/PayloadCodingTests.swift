@@ -263,6 +263,13 @@ final class PayloadCodingTests: XCTestCase {
         }
     }
 
+    func testEncode_nonFiniteNumberInAnArray_namesTheElement() {
+        XCTAssertThrowsError(try RawJSON(encoding: ["a": [1.0, .nan]])) { error in
+            XCTAssertEqual(error as? WireError, WireError(code: .unencodable, subject: "Dictionary<String, Array<Double>>", field: "a[1]",
+                                                          reason: "Unable to encode Double.nan directly in JSON."))
+        }
+    }
+
     func testEncode_valueThatEncodesNothing_isUnencodable() {
         struct Silent: Encodable { func encode(to encoder: any Encoder) throws {} }
         XCTAssertThrowsError(try RawJSON(encoding: Silent())) { error in

@@ -5,7 +5,7 @@ extension RawJSON {
     ///   infinite number, nesting deeper than ``maximumDepth``, a value that encodes nothing, or
     ///   an error the value's own `encode(to:)` threw.
     public init(encoding value: some Encodable) throws(WireError) {
-        let subject = String(describing: type(of: value))
+        var subject: String { String(describing: type(of: value)) }
         do {
             self.init(unchecked: try WireJSONEncoder.encode(value))
         } catch let error as WireError {
@@ -33,7 +33,7 @@ extension RawJSON {
     ///   field, a wrong type, a number out of range, an invalid value, or an error the type's own
     ///   `init(from:)` threw.
     public func decode<Value: Decodable>(_ type: Value.Type) throws(WireError) -> Value {
-        let subject = String(describing: type)
+        var subject: String { String(describing: type) }
         do {
             return try WireJSONDecoder.decode(type, from: self)
         } catch let error as WireError {

@@ -1,16 +1,20 @@
+/// One member of an object being read. Outside the generic ``KeyedDecoder`` so that an array
+/// of members is one concrete type, not a generic instantiation per key type at run time.
+struct ObjectMember {
+    /// The key's content bytes (between the quotes).
+    let key: Range<Int>
+    /// The key with escapes resolved, for keys that have any.
+    let unescaped: String?
+    let value: Int
+}
+
 /// An object being read: its members indexed once, looked up by key bytes.
 ///
 /// Small objects are searched linearly (from the end, so a repeated key yields its last value,
 /// as the message decoder does); large ones get a hash index, so no payload can make lookups
 /// quadratic.
 struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    private struct Member {
-        /// The key's content bytes (between the quotes).
-        let key: Range<Int>
-        /// The key with escapes resolved, for keys that have any.
-        let unescaped: String?
-        let value: Int
-    }
+    private typealias Member = ObjectMember
 
     private static var indexThreshold: Int { 16 }
 
@@ -82,20 +86,16 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: String.Type, forKey key: Key) throws -> String { try input.string(at: value(key), path: codingPath + [key]) }
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try input.double(at: value(key), path: codingPath + [key]) }
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try input.float(at: value(key), path: codingPath + [key]) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try integer(type, key) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try integer(type, key) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try integer(type, key) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try integer(type, key) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try integer(type, key) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try integer(type, key) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try integer(type, key) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try integer(type, key) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try integer(type, key) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(type, key) }
-
-    private func integer<Integer: FixedWidthInteger>(_ type: Integer.Type, _ key: Key) throws -> Integer {
-        try input.integer(type, at: value(key), path: codingPath + [key])
-    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try input.integer(type, at: value(key), path: codingPath + [key]) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try input.integer(type, at: value(key), path: codingPath + [key]) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try input.integer(type, at: value(key), path: codingPath + [key]) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try input.integer(type, at: value(key), path: codingPath + [key]) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try input.integer(type, at: value(key), path: codingPath + [key]) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try input.integer(type, at: value(key), path: codingPath + [key]) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try input.integer(type, at: value(key), path: codingPath + [key]) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try input.integer(type, at: value(key), path: codingPath + [key]) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try input.integer(type, at: value(key), path: codingPath + [key]) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try input.integer(type, at: value(key), path: codingPath + [key]) }
 
     func decode<Value: Decodable>(_ type: Value.Type, forKey key: Key) throws -> Value {
         try input.decode(type, at: value(key), path: codingPath + [key])

@@ -64,18 +64,13 @@ struct JSONInput {
 
     func integer<Integer: FixedWidthInteger>(_ type: Integer.Type, at offset: Int, path: @autoclosure () -> [any CodingKey]) throws -> Integer {
         guard self.type(at: offset) == .number else { throw mismatch(type, at: offset, path: path()) }
-        let value = try scan(at: offset) { (scanner) throws(WireError) -> (Integer?, String) in
-            try scanner.skipNumber()
-            let digits = scanner.start + offset
-            let count = scanner.index - offset
-            let value = JSONNumber.integer(type, digits, count: count)
-            return (value, value == nil ? JSONNumber.text(digits, count: count) : "")
+        let end = try end(of: offset)
+        if let integer = bytes.withUnsafeBufferPointer({ $0.baseAddress.flatMap { JSONNumber.integer(type, $0 + offset, count: end - offset) } }) {
+            return integer
         }
-        guard let integer = value.0 else {
-            throw DecodingError.dataCorrupted(.init(codingPath: path(), debugDescription: "number \(Printable.truncated(value.1)) does not fit in \(type)",
-                                                    underlyingError: JSONLocation(offset: offset, code: .outOfRange)))
-        }
-        return integer
+        let text = String(decoding: bytes[offset..<end], as: UTF8.self)
+        throw DecodingError.dataCorrupted(.init(codingPath: path(), debugDescription: "number \(Printable.truncated(text)) does not fit in \(type)",
+                                                underlyingError: JSONLocation(offset: offset, code: .outOfRange)))
     }
 
     func double(at offset: Int, path: @autoclosure () -> [any CodingKey]) throws -> Double {
@@ -113,6 +108,12 @@ struct JSONInput {
     /// Decodes `Value` from the value at `offset`: our own JSON types and the types Foundation's
     /// `JSONDecoder` special-cases directly, everything else through its `init(from:)`.
     func decode<Value: Decodable>(_ type: Value.Type, at offset: Int, path: [any CodingKey]) throws -> Value {
+        // The scalars generic containers ask for most (an Array<String> asks through this
+        // generic entry), read directly. Each cast is guarded by the metatype test above it.
+        if Value.self == String.self { return unsafeBitCast(try string(at: offset, path: path), to: Value.self) }
+        if Value.self == Int.self { return unsafeBitCast(try integer(Int.self, at: offset, path: path), to: Value.self) }
+        if Value.self == Double.self { return unsafeBitCast(try double(at: offset, path: path), to: Value.self) }
+        if Value.self == Bool.self { return unsafeBitCast(try bool(at: offset, path: path), to: Value.self) }
         if Value.self == RawJSON.self, let raw = try RawJSON(unchecked: Array(bytes[offset..<end(of: offset)])) as? Value {
             return raw
         }

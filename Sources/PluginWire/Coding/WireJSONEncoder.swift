@@ -32,6 +32,11 @@ enum WireJSONEncoder {
 
 /// The one buffer and the stack of open containers every encoder and container of one
 /// encoding writes through.
+///
+/// Its properties skip the runtime exclusivity checks (which cost more than the writes). That
+/// is sound: one state serves one `WireJSONEncoder.encode` call on one thread (it is not
+/// `Sendable`), and no method keeps an access to a property open across a call that could
+/// reach the state again (a value's `encode(to:)` is called with no access open).
 final class JSONEncodingState {
     struct Open {
         let id: Int
@@ -41,15 +46,15 @@ final class JSONEncodingState {
         var count = 0
     }
 
-    var output = JSONOutput()
-    var open: [Open] = []
+    @exclusivity(unchecked) var output = JSONOutput()
+    @exclusivity(unchecked) var open: [Open] = []
     /// Keys of the values being encoded right now, outermost first.
-    var path: [any CodingKey] = []
-    var failure: EncodingError?
-    var splicedNested = false
+    @exclusivity(unchecked) var path: [any CodingKey] = []
+    @exclusivity(unchecked) var failure: EncodingError?
+    @exclusivity(unchecked) var splicedNested = false
     /// A slot handed out by `superEncoder()` whose value may still be unwritten.
-    var pendingSlot: Int?
-    private var lastID = 0
+    @exclusivity(unchecked) var pendingSlot: Int?
+    @exclusivity(unchecked) private var lastID = 0
 
     func nextID() -> Int {
         lastID += 1
@@ -101,7 +106,7 @@ final class JSONEncodingState {
     /// Writes `value` at the current position (after its key); `anchor` is the path of the
     /// container that holds it.
     func encode<Value: Encodable>(_ value: Value, key: any CodingKey, anchor: CodingPathAnchor) throws {
-        if try encodeSpecial(value) { return }
+        if try encodeSpecial(value, key: key) { return }
         let saved: [any CodingKey]?
         if case .shared(let count) = anchor, count == path.count {
             saved = nil
@@ -128,9 +133,20 @@ final class JSONEncodingState {
 
     /// Writes the types Foundation's `JSONEncoder` special-cases, and our own JSON types.
     /// Returns `false` for every other type.
-    func encodeSpecial<Value: Encodable>(_ value: Value) throws -> Bool {
+    func encodeSpecial<Value: Encodable>(_ value: Value, key: (any CodingKey)? = nil) throws -> Bool {
+        var path: [any CodingKey] { self.path + (key.map { [$0] } ?? []) }
         // Metatype comparisons first: a dynamic cast per value would cost more than the value.
-        if Value.self == RawJSON.self, let raw = value as? RawJSON {
+        // The scalars generic containers pass most (an Array<String> passes them through the
+        // generic entry) are written directly; each cast is guarded by the test before it.
+        if Value.self == String.self {
+            output.append(string: unsafeBitCast(value, to: String.self))
+        } else if Value.self == Int.self {
+            output.append(integer: unsafeBitCast(value, to: Int.self))
+        } else if Value.self == Bool.self {
+            output.append(unsafeBitCast(value, to: Bool.self))
+        } else if Value.self == Double.self {
+            try append(number: unsafeBitCast(value, to: Double.self), path: path)
+        } else if Value.self == RawJSON.self, let raw = value as? RawJSON {
             if !open.isEmpty { splicedNested = true }
             output.append(raw)
         } else if Value.self == JSONValue.self, let tree = value as? JSONValue {
