@@ -195,7 +195,7 @@ enum FaultKind: String, CaseIterable {
             Self.write([0, 0, 1, 0] + Array(#"{"kind":"pong","#.utf8))
             while true { sleep(60) }
         case .lieAboutSession:
-            Self.write(Self.frame(#"{"kind":"hello","protocolVersion":1,"sessionID":"someone-else","pid":1,"plugins":[],"sandboxLayers":[]}"#))
+            Self.write(Self.frame(#"{"kind":"hello","protocolVersion":2,"pid":1,"plugins":[],"build":"someone else"}"#))
         case .closeSocket:
             close(Self.sessionSocket)
         case .neverRead:

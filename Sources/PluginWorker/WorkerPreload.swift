@@ -10,17 +10,19 @@ extension WorkerMain {
     /// Runs no plugin code (nothing may run unconfined) and starts no thread (the zygote must be
     /// forked from a single-threaded process).
     public static func preload() {
-        let settings = (try? JSONValue(encoding: RuntimeSettings(plugins: ["p": PluginConfig(enabled: true)]))) ?? .null
-        _ = try? settings.decode(as: RuntimeSettings.self)
+        let settings = (try? RawJSON(encoding: RuntimeSettings(plugins: ["p": PluginConfig(enabled: true)]))) ?? .emptyObject
+        _ = try? settings.decode(RuntimeSettings.self)
+        let payload = (try? RawJSON(.object(["k": .array([.bool(true), .double(1.5), .string("v")])]))) ?? .null
         let messages: [WireMessage] = [
-            .hello(Hello(sessionID: "s", pid: 1, plugins: ["p"], sandboxLayers: ["seccomp"])),
-            .welcome(Welcome(sessionID: "s", settings: settings, maximumFrameLength: 1 << 20, heartbeatIntervalMilliseconds: 500, maximumInFlight: 8)),
+            .hello(Hello(pid: 1, plugins: ["p"], build: "b")),
+            .welcome(Welcome(sessionID: "s", settings: settings, globalPlugins: [], maximumFrameLength: 1 << 20,
+                             heartbeatIntervalMilliseconds: 500, maximumInFlight: 8)),
             .ready(Ready(enabledPlugins: ["p"], attachedPlugins: ["p"])),
-            .emit(Emit(id: 1, scope: .session, event: "E", payload: .object(["k": .int(1)]))),
-            .emitResult(EmitResult(id: 1, payload: .object(["k": .string("v")]), stopped: false)),
-            .request(Request(id: 2, scope: .global, name: "R", payload: .array([.bool(true), .double(1.5)]))),
+            .emit(Emit(id: 1, scope: .session, event: "E", payload: payload)),
+            .emitResult(EmitResult(id: 1, handled: 1, stopped: false, payload: payload)),
+            .request(Request(id: 2, scope: .global, name: "R", payload: payload)),
             .response(Response(id: 2, payload: .null, error: WireFailure(code: .notWired, message: "m"))),
-            .settings(SettingsUpdate(id: 3, settings: settings)),
+            .settings(SettingsUpdate(id: 3, settings: settings, globalPlugins: [])),
             .settingsResult(SettingsResult(id: 3, attached: ["p"], detached: [], changed: [])),
             .ping(Ping(id: 4)), .pong(Pong(id: 4, busy: BusyHandler(event: "E", sinceMilliseconds: 1))),
             .log(LogRecord(level: "info", message: "m", metadata: ["k": "v"])),
@@ -28,7 +30,7 @@ extension WorkerMain {
             .error(WireFailure(code: .internal, message: "m")),
         ]
         for message in messages {
-            guard let frame = try? MessageCodec.encodeFrame(message) else { continue }
+            let frame = MessageCodec.encodeFrame(message)
             var decoder = FrameDecoder()
             decoder.append(frame)
             if let body = try? decoder.nextFrame() { _ = try? MessageCodec.decode(body: body) }

@@ -210,14 +210,14 @@ final class SupervisorEngineTests: XCTestCase {
         return nil
     }
 
-    func testHelloThatLiesAboutItsSession_isRefused() async throws {
-        let supervisor = try makeFixtureSupervisor(environment: ["FIXTURE_HELLO_SESSION": "someone-else"])
+    func testHelloThatLiesAboutItsPid_isRefused() async throws {
+        let supervisor = try makeFixtureSupervisor(environment: ["FIXTURE_HELLO_PID": "1"])
         do {
             _ = try await supervisor.openSession(profile: fixtureProfile, settings: .object([:]))
             XCTFail("a lying worker must not become a session")
         } catch {
             XCTAssertEqual(error.cause?.kind, .protocolBreach)
-            XCTAssertTrue(error.cause?.detail?.contains("someone-else") ?? false, "\(error)")
+            XCTAssertTrue(error.cause?.detail?.contains("hello claims pid 1,") ?? false, "\(error)")
         }
         XCTAssertTrue(supervisor.sessions.isEmpty)
         await supervisor.shutdown()

@@ -20,7 +20,7 @@ struct Bench {
         if options.wants("round trip") || options.wants("emit") {
             figures += try await roundTripFigures(runtime: runtime, cRoundTrip: cRoundTrip)
         }
-        if options.wants("codec") { figures += try codecFigures() }
+        if options.wants("codec") { figures += try CodecBench(options: options).figures() }
         if options.wants("cgroup") { figures += try cgroupFigures() }
         if options.wants("death") { figures += try await deathFigure(runtime: runtime, host: host) }
         if options.wants("sessions") || options.wants("broadcast") || options.wants("memory") {
@@ -134,40 +134,6 @@ struct Bench {
                    baseline: "in-process emit " + percentiles(localSamples, microseconds), ratio: ratio(emitSamples.p50, localSamples.p50),
                    target: "", met: "", numbers: ["p50": emitSamples.p50, "p99": emitSamples.p99, "baselineP50": localSamples.p50]),
         ]
-    }
-
-    // MARK: Codec
-
-    private func codecFigures() throws -> [Figure] {
-        var figures: [Figure] = []
-        for (label, size) in [("100 B", 100), ("64 KiB", 64 * 1024)] {
-            let message = WireMessage.emit(Emit(id: 7, scope: .session, event: "BenchEvent", payload: .object(["text": .string(String(repeating: "x", count: size))])))
-            let frame = try MessageCodec.encodeFrame(message)
-            let iterations = options.count(size > 1000 ? 2000 : 100_000)
-            var decoder = FrameDecoder()
-            let start = now()
-            for _ in 0..<iterations {
-                let encoded = try MessageCodec.encodeFrame(message)
-                decoder.append(encoded)
-                if let body = try decoder.nextFrame() { _ = try MessageCodec.decode(body: body) }
-            }
-            let elapsed = Double(now() - start)
-            var raw = FrameDecoder()
-            let rawStart = now()
-            for _ in 0..<iterations {
-                let encoded = FrameEncoder.encode(body: frame[4...])
-                raw.append(encoded)
-                _ = try raw.nextFrame()
-            }
-            let rawElapsed = Double(now() - rawStart)
-            let rate = Double(iterations) / elapsed * 1e9
-            let rawRate = Double(iterations) / rawElapsed * 1e9
-            figures.append(Figure(
-                name: "codec encode+decode, \(label) event", value: String(format: "%.0f frames/s", rate),
-                baseline: String(format: "framing only (no JSON) %.0f frames/s", rawRate), ratio: ratio(rate, rawRate),
-                target: "", met: "", numbers: ["rate": rate, "baselineRate": rawRate]))
-        }
-        return figures
     }
 
     // MARK: Death

@@ -1,7 +1,7 @@
 /// The version of the message protocol and the check both sides run during the handshake.
 public enum ProtocolVersion {
     /// The version this build speaks; sent in ``Hello`` and ``Welcome``.
-    public static let current = 1
+    public static let current = 2
 
     /// Accepts `remote` only when it equals `local`.
     ///

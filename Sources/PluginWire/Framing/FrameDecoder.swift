@@ -46,10 +46,11 @@ public struct FrameDecoder: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
-    /// Appends bytes read from the stream.
+    /// Appends bytes read from the stream (contiguous collections without a copy in between).
+    @inlinable
     public mutating func append(_ bytes: some Sequence<UInt8>) {
-        guard compact() else { return }
-        buffer.append(contentsOf: bytes)
+        let appended: Void? = bytes.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) }
+        if appended == nil { Array(bytes).withUnsafeBytes { append($0) } }
     }
 
     /// Returns the next complete frame body, or `nil` when more bytes are needed.

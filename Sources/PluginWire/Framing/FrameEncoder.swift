@@ -12,10 +12,20 @@ public enum FrameEncoder {
     /// Appends header and body to `buffer`, so several frames can share one write.
     ///
     /// - Precondition: `body` is not longer than ``WireLimits/largestEncodableLength``.
+    @inlinable
     public static func append(body: some Collection<UInt8>, to buffer: inout [UInt8]) {
+        let appended: Void? = body.withContiguousStorageIfAvailable { append(body: UnsafeRawBufferPointer($0), to: &buffer) }
+        if appended == nil { Array(body).withUnsafeBytes { append(body: $0, to: &buffer) } }
+    }
+
+    /// Appends header and body to `buffer`, so several frames can share one write.
+    ///
+    /// - Precondition: `body` is not longer than ``WireLimits/largestEncodableLength``.
+    public static func append(body: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
         let length = body.count
         precondition(length <= WireLimits.largestEncodableLength, "frame body of \(length) bytes cannot be framed")
-        buffer.reserveCapacity(buffer.count + WireLimits.headerLength + length)
+        let needed = buffer.count + WireLimits.headerLength + length
+        if buffer.capacity < needed { buffer.reserveCapacity(max(needed, buffer.capacity * 2)) }
         appendHeader(length: length, to: &buffer)
         buffer.append(contentsOf: body)
     }

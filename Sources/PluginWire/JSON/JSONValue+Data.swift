@@ -1,32 +1,31 @@
 import Foundation
 
 extension JSONValue {
-    /// Parses one JSON document (for example an encoded event payload).
+    /// Parses one JSON document (for example a payload typed by a user).
     ///
-    /// - Throws: ``WireError/invalidUTF8(offset:)`` or ``WireError/malformedJSON(offset:reason:)``.
+    /// - Throws: ``WireError`` naming the byte offset and path of the first problem.
     public init(jsonData: Data) throws(WireError) {
-        self = JSONValue(try JSONCoding.parse(jsonData))
+        self.init(try RawJSON(validating: jsonData))
     }
 
     /// Converts any `Encodable` value into its JSON tree.
     ///
     /// Integers above `Int64.max` become ``double(_:)`` and may lose precision.
     ///
-    /// - Throws: ``WireError/unencodable(kind:description:)`` when the value has no JSON form.
+    /// - Throws: ``WireError/Code/unencodable`` when the value has no JSON form.
     public init(encoding value: some Encodable) throws(WireError) {
-        let data = try JSONCoding.encode(value, kind: String(describing: type(of: value)))
-        try self.init(jsonData: data)
+        self.init(try RawJSON(encoding: value))
     }
 
-    /// The value as UTF-8 JSON text, as the runtime's `emitEncoded(name:payload:)` expects.
+    /// The value as compact UTF-8 JSON text (object keys sorted).
     ///
-    /// - Throws: ``WireError/unencodable(kind:description:)`` for a NaN or infinite ``double(_:)``.
+    /// - Throws: ``WireError/Code/unencodable`` for a NaN or infinite ``double(_:)``.
     public func jsonData() throws(WireError) -> Data {
-        try JSONCoding.encode(self, kind: "JSONValue")
+        Data(try RawJSON(self).bytes)
     }
 
     /// Decodes the value into a `Decodable` type, naming the failing field on error.
     public func decode<Value: Decodable>(as type: Value.Type) throws(WireError) -> Value {
-        try JSONCoding.decode(type, from: node, kind: String(describing: type))
+        try RawJSON(self).decode(type)
     }
 }

@@ -1,5 +1,5 @@
 /// Asks the worker to detach its plugins and exit.
-public struct Dispose: Codable, Sendable, Equatable {
+public struct Dispose: Sendable, Equatable {
     /// Why the session ends, if given.
     public var reason: String?
 
@@ -8,7 +8,7 @@ public struct Dispose: Codable, Sendable, Equatable {
 }
 
 /// The last frame a side sends before closing its socket.
-public struct Bye: Codable, Sendable, Equatable {
+public struct Bye: Sendable, Equatable {
     /// Why the side is leaving.
     public var reason: String
 

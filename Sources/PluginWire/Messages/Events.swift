@@ -1,5 +1,5 @@
 /// An event sent to a bus on the other side (either direction).
-public struct Emit: Codable, Sendable, Equatable {
+public struct Emit: Sendable, Equatable {
     /// Correlation id; the ``EmitResult`` carries the same id.
     public var id: UInt64
     /// The bus the event targets.
@@ -9,10 +9,10 @@ public struct Emit: Codable, Sendable, Equatable {
     /// The identifier the emit is addressed to, if any.
     public var identifier: String?
     /// The encoded event.
-    public var payload: JSONValue
+    public var payload: RawJSON
 
     /// Creates an emit.
-    public init(id: UInt64, scope: Scope, event: String, identifier: String? = nil, payload: JSONValue) {
+    public init(id: UInt64, scope: Scope, event: String, identifier: String? = nil, payload: RawJSON) {
         self.id = id
         self.scope = scope
         self.event = event
@@ -21,49 +21,33 @@ public struct Emit: Codable, Sendable, Equatable {
     }
 }
 
-/// The outcome of an ``Emit``: the final envelope payload, whether a handler stopped it, or an error.
-public struct EmitResult: Codable, Sendable, Equatable {
+/// The outcome of an ``Emit``: how many handlers ran, whether one stopped it, the final payload
+/// when it changed, or an error.
+public struct EmitResult: Sendable, Equatable {
     /// The id of the ``Emit`` this answers.
     public var id: UInt64
-    /// The payload after every handler ran; absent when the emit failed.
-    public var payload: JSONValue?
+    /// How many handlers ran.
+    public var handled: Int
     /// Whether a handler stopped propagation.
     public var stopped: Bool
+    /// The payload after every handler ran; `nil` (field absent) means unchanged: the receiver
+    /// keeps the payload it sent.
+    public var payload: RawJSON?
     /// Why the emit failed, if it did.
     public var error: WireFailure?
-    /// How many handlers ran on the receiving bus (observers not counted); absent when the
-    /// receiver does not report it.
-    public var handlerCount: Int?
-    /// Whether a handler replaced the payload; when false, `payload` is the one that was sent.
-    public var payloadReplaced: Bool?
 
     /// Creates an emit result.
-    public init(id: UInt64, payload: JSONValue?, stopped: Bool, error: WireFailure? = nil,
-                handlerCount: Int? = nil, payloadReplaced: Bool? = nil) {
+    public init(id: UInt64, handled: Int, stopped: Bool, payload: RawJSON? = nil, error: WireFailure? = nil) {
         self.id = id
-        self.payload = payload
+        self.handled = handled
         self.stopped = stopped
+        self.payload = payload
         self.error = error
-        self.handlerCount = handlerCount
-        self.payloadReplaced = payloadReplaced
-    }
-
-    private enum CodingKeys: String, CodingKey { case id, payload, stopped, error, handlerCount, payloadReplaced }
-
-    /// Decodes the result; a `payload` of JSON `null` stays ``JSONValue/null``, an absent one is `nil`.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        id = try container.decode(UInt64.self, forKey: .id)
-        payload = try container.decodePresentValue(forKey: .payload)
-        stopped = try container.decode(Bool.self, forKey: .stopped)
-        error = try container.decodeIfPresent(WireFailure.self, forKey: .error)
-        handlerCount = try container.decodeIfPresent(Int.self, forKey: .handlerCount)
-        payloadReplaced = try container.decodeIfPresent(Bool.self, forKey: .payloadReplaced)
     }
 }
 
 /// A request sent to the handlers of a bus on the other side (either direction).
-public struct Request: Codable, Sendable, Equatable {
+public struct Request: Sendable, Equatable {
     /// Correlation id; the ``Response`` carries the same id.
     public var id: UInt64
     /// The bus the request targets.
@@ -73,14 +57,14 @@ public struct Request: Codable, Sendable, Equatable {
     /// The identifier the request is addressed to, if any.
     public var identifier: String?
     /// The encoded request.
-    public var payload: JSONValue
+    public var payload: RawJSON
     /// `maybeRequest` semantics: "not wired" and "all conceded" answer with no payload instead of an error.
     public var optional: Bool
     /// How long the sender waits before it gives up, if it set a limit.
     public var timeoutMilliseconds: Int?
 
     /// Creates a request.
-    public init(id: UInt64, scope: Scope, name: String, identifier: String? = nil, payload: JSONValue,
+    public init(id: UInt64, scope: Scope, name: String, identifier: String? = nil, payload: RawJSON,
                 optional: Bool = false, timeoutMilliseconds: Int? = nil) {
         self.id = id
         self.scope = scope
@@ -93,44 +77,28 @@ public struct Request: Codable, Sendable, Equatable {
 }
 
 /// The answer to a ``Request``.
-public struct Response: Codable, Sendable, Equatable {
+public struct Response: Sendable, Equatable {
     /// The id of the ``Request`` this answers.
     public var id: UInt64
     /// The answer; `nil` (field absent) means no answer, allowed only for an optional request.
-    public var payload: JSONValue?
+    /// A JSON `null` answer is ``RawJSON/null``.
+    public var payload: RawJSON?
     /// Why the request failed, if it did.
     public var error: WireFailure?
 
     /// Creates a response.
-    public init(id: UInt64, payload: JSONValue?, error: WireFailure? = nil) {
+    public init(id: UInt64, payload: RawJSON?, error: WireFailure? = nil) {
         self.id = id
         self.payload = payload
         self.error = error
     }
-
-    private enum CodingKeys: String, CodingKey { case id, payload, error }
-
-    /// Decodes the response; a `payload` of JSON `null` stays ``JSONValue/null``, an absent one is `nil`.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        id = try container.decode(UInt64.self, forKey: .id)
-        payload = try container.decodePresentValue(forKey: .payload)
-        error = try container.decodeIfPresent(WireFailure.self, forKey: .error)
-    }
 }
 
 /// Asks the other side to abandon an in-flight ``Request`` or ``Emit``.
-public struct Cancel: Codable, Sendable, Equatable {
+public struct Cancel: Sendable, Equatable {
     /// The id of the request or emit to cancel.
     public var id: UInt64
 
     /// Creates a cancel.
     public init(id: UInt64) { self.id = id }
-}
-
-extension KeyedDecodingContainer {
-    /// Decodes a value that may be absent; a present JSON `null` is ``JSONValue/null``, not `nil`.
-    func decodePresentValue(forKey key: Key) throws -> JSONValue? {
-        contains(key) ? try decode(JSONValue.self, forKey: key) : nil
-    }
 }

@@ -2,7 +2,7 @@
 ///
 /// New codes may appear in later protocol versions: a code this build does not know
 /// decodes to a value that keeps its raw string, so it can be logged and forwarded.
-public struct FailureCode: Codable, Sendable, Hashable, CustomStringConvertible {
+public struct FailureCode: Sendable, Hashable, CustomStringConvertible {
     private enum Known: String, CaseIterable {
         case protocolBreach, versionMismatch, notWired, allConceded, handlerFailed, decodingFailed,
              timeout, cancelled, sessionDead, tooManyInFlight, settingsRejected, `internal`
@@ -66,15 +66,4 @@ public struct FailureCode: Codable, Sendable, Hashable, CustomStringConvertible 
 
     /// The raw code string.
     public var description: String { rawValue }
-
-    /// Decodes the code from a JSON string.
-    public init(from decoder: any Decoder) throws {
-        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
-    }
-
-    /// Encodes the code as a JSON string.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }

@@ -1,5 +1,5 @@
 /// A heartbeat probe from the supervisor.
-public struct Ping: Codable, Sendable, Equatable {
+public struct Ping: Sendable, Equatable {
     /// Correlation id; the ``Pong`` carries the same id.
     public var id: UInt64
 
@@ -8,7 +8,7 @@ public struct Ping: Codable, Sendable, Equatable {
 }
 
 /// The worker's heartbeat answer, naming the handler it is running if any.
-public struct Pong: Codable, Sendable, Equatable {
+public struct Pong: Sendable, Equatable {
     /// The id of the ``Ping`` this answers.
     public var id: UInt64
     /// The handler running right now, so a hang can be attributed.
@@ -22,7 +22,7 @@ public struct Pong: Codable, Sendable, Equatable {
 }
 
 /// The handler a worker is running when it answers a ``Ping``.
-public struct BusyHandler: Codable, Sendable, Equatable {
+public struct BusyHandler: Sendable, Equatable {
     /// The wire name of the event or request being handled.
     public var event: String
     /// The plugin whose handler is running, when known.

@@ -1,5 +1,5 @@
 /// A log record from the worker, forwarded into the supervisor's logger.
-public struct LogRecord: Codable, Sendable, Equatable {
+public struct LogRecord: Sendable, Equatable {
     /// A swift-log level name: `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
     public var level: String
     /// The log message.

@@ -1,5 +1,5 @@
 /// Which bus an emit or request targets.
-public enum Scope: String, Codable, Sendable, Hashable, CaseIterable {
+public enum Scope: String, Sendable, Hashable, CaseIterable {
     /// The supervisor's global bus.
     case global
     /// The bus of the session the message belongs to.

@@ -1,19 +1,22 @@
 /// New settings for the worker to reconcile its session scope against.
-public struct SettingsUpdate: Codable, Sendable, Equatable {
+public struct SettingsUpdate: Sendable, Equatable {
     /// Correlation id; the ``SettingsResult`` carries the same id.
     public var id: UInt64
     /// The new `RuntimeSettings` as JSON.
-    public var settings: JSONValue
+    public var settings: RawJSON
+    /// The global plugins enabled under the new settings (ids).
+    public var globalPlugins: [String]
 
     /// Creates a settings update.
-    public init(id: UInt64, settings: JSONValue) {
+    public init(id: UInt64, settings: RawJSON, globalPlugins: [String]) {
         self.id = id
         self.settings = settings
+        self.globalPlugins = globalPlugins
     }
 }
 
 /// The outcome of reconciling a ``SettingsUpdate`` inside the worker.
-public struct SettingsResult: Codable, Sendable, Equatable {
+public struct SettingsResult: Sendable, Equatable {
     /// The id of the ``SettingsUpdate`` this answers.
     public var id: UInt64
     /// Plugins attached by the update.

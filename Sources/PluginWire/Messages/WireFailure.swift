@@ -1,5 +1,5 @@
 /// A failure reported across the wire: as the ``WireMessage/error(_:)`` message, or inside a result.
-public struct WireFailure: Codable, Sendable, Equatable, Error, CustomStringConvertible {
+public struct WireFailure: Sendable, Equatable, Error, CustomStringConvertible {
     /// What kind of failure this is.
     public var code: FailureCode
     /// A sentence for a person.
