@@ -1,5 +1,5 @@
-import Foundation
 @_spi(SessionHost) import PluginKit
+import PluginWire
 import Synchronization
 
 /// A bus's wire event and request types by wire name, learned from the bus itself, so JSON
@@ -33,14 +33,14 @@ public final class WireRegistry: Sendable {
     /// final JSON payload (the bytes given when no handler replaced the payload).
     /// - Throws: ``WirePayloadError`` when the payload does not decode as the named type,
     ///   `BusDisposed`, or a handler's error.
-    public func emit(name: String, payload: Data, identifier: String?, origin: EventOrigin) async throws -> EncodedEnvelope {
+    public func emit(name: String, payload: RawJSON, identifier: String?, origin: EventOrigin) async throws -> EncodedEnvelope {
         guard let type = types.withLock({ $0.events[name] }) else {
             let envelope = try await bus.emit(UnknownWireEvent(name: name, payload: payload), identifier: identifier, origin: origin)
             return EncodedEnvelope(payload: payload, stopped: envelope.isStopped, handlerCount: envelope.handlerCount, isPayloadReplaced: false)
         }
         let event = try Self.decode(type, from: payload, name: name)
         let envelope = try await bus.emit(erased: event, identifier: identifier, origin: origin)
-        let final = envelope.isPayloadReplaced ? try JSONEncoder().encode(envelope.payload) : payload
+        let final = envelope.isPayloadReplaced ? try RawJSON(encoding: envelope.payload) : payload
         return EncodedEnvelope(payload: final, stopped: envelope.isStopped, handlerCount: envelope.handlerCount,
                                isPayloadReplaced: envelope.isPayloadReplaced)
     }
@@ -49,14 +49,14 @@ public final class WireRegistry: Sendable {
     /// JSON answer.
     /// - Throws: `RequestNotWired` for a name nobody answers, `AllConceded`, ``WirePayloadError``,
     ///   `BusDisposed`, or a handler's error.
-    public func request(name: String, payload: Data, identifier: String?, origin: EventOrigin) async throws -> Data {
+    public func request(name: String, payload: RawJSON, identifier: String?, origin: EventOrigin) async throws -> RawJSON {
         guard let type = types.withLock({ $0.requests[name] }) else {
             if bus.isDisposed { throw BusDisposed(bus: bus.label) }
             throw RequestNotWired(request: name, identifier: identifier)
         }
         let request = try Self.decode(type, from: payload, name: name)
         let answer = try await bus.request(erased: request, identifier: identifier, origin: origin)
-        return try JSONEncoder().encode(answer)
+        return try RawJSON(encoding: answer)
     }
 
     private func learn(_ type: any Any.Type) {
@@ -66,9 +66,9 @@ public final class WireRegistry: Sendable {
         }
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, from payload: Data, name: String) throws -> T {
+    private static func decode<T: Decodable>(_ type: T.Type, from payload: RawJSON, name: String) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: payload)
+            return try payload.decode(T.self)
         } catch {
             throw WirePayloadError(name: name, reason: "\(error)")
         }
@@ -77,8 +77,8 @@ public final class WireRegistry: Sendable {
 
 /// The final state of an emit whose payload is JSON, as a process bridge sees it.
 public struct EncodedEnvelope: Sendable, Equatable {
-    /// The final payload, UTF-8 JSON.
-    public var payload: Data
+    /// The final payload.
+    public var payload: RawJSON
     /// Whether a handler stopped the cascade.
     public var stopped: Bool
     /// How many handlers ran (observers not counted).
@@ -87,7 +87,7 @@ public struct EncodedEnvelope: Sendable, Equatable {
     public var isPayloadReplaced: Bool
 
     /// Creates an envelope.
-    public init(payload: Data, stopped: Bool, handlerCount: Int, isPayloadReplaced: Bool) {
+    public init(payload: RawJSON, stopped: Bool, handlerCount: Int, isPayloadReplaced: Bool) {
         self.payload = payload
         self.stopped = stopped
         self.handlerCount = handlerCount
@@ -99,11 +99,11 @@ public struct EncodedEnvelope: Sendable, Equatable {
 public struct UnknownWireEvent: Sendable, Equatable {
     /// The wire name.
     public let name: String
-    /// The payload, UTF-8 JSON.
-    public let payload: Data
+    /// The payload.
+    public let payload: RawJSON
 
     /// Creates the event.
-    public init(name: String, payload: Data) {
+    public init(name: String, payload: RawJSON) {
         self.name = name
         self.payload = payload
     }

@@ -1,5 +1,6 @@
 import Foundation
 import PluginBridge
+import PluginWire
 @_spi(SessionHost) import PluginKit
 import Synchronization
 import XCTest
@@ -9,6 +10,11 @@ struct Ask: WireRequest, Equatable { typealias Response = String; var question: 
 struct Renamed: WireEvent, Equatable {
     static let wireName = "custom.renamed"
     var text: String
+}
+
+/// Validated raw JSON from a literal.
+func raw(_ text: String) -> RawJSON {
+    (try? RawJSON(validating: Array(text.utf8))) ?? .null
 }
 
 final class Journal: Sendable {
@@ -39,8 +45,8 @@ final class WireRegistryTests: XCTestCase {
         let bus = EventBus()
         bus.on(Ping.self) { $0.payload.value += 1 }
         bus.on(Ping.self, priority: .low) { $0.stop() }
-        let result = try await WireRegistry(bus: bus).emit(name: "Ping", payload: Data(#"{"value":41}"#.utf8), identifier: nil, origin: .global)
-        XCTAssertEqual(try JSONDecoder().decode(Ping.self, from: result.payload), Ping(value: 42))
+        let result = try await WireRegistry(bus: bus).emit(name: "Ping", payload: raw(#"{"value":41}"#), identifier: nil, origin: .global)
+        XCTAssertEqual(try result.payload.decode(Ping.self), Ping(value: 42))
         XCTAssertTrue(result.stopped)
         XCTAssertEqual(result.handlerCount, 2)
         XCTAssertTrue(result.isPayloadReplaced)
@@ -49,7 +55,7 @@ final class WireRegistryTests: XCTestCase {
     func testEmit_unchangedPayload_comesBackAsTheSameBytes() async throws {
         let bus = EventBus()
         bus.on(Ping.self) { _ in }
-        let payload = Data(#"{ "value" : 7 }"#.utf8)
+        let payload = raw(#"{ "value" : 7 }"#)
         let result = try await WireRegistry(bus: bus).emit(name: "Ping", payload: payload, identifier: nil, origin: .global)
         XCTAssertEqual(result.payload, payload)
         XCTAssertFalse(result.isPayloadReplaced)
@@ -60,7 +66,7 @@ final class WireRegistryTests: XCTestCase {
         let bus = EventBus()
         let seen = Journal()
         bus.on(Ping.self) { seen.add("\($0.origin)") }
-        _ = try await WireRegistry(bus: bus).emit(name: "Ping", payload: Data(#"{"value":1}"#.utf8), identifier: nil, origin: .session("doc-1"))
+        _ = try await WireRegistry(bus: bus).emit(name: "Ping", payload: raw(#"{"value":1}"#), identifier: nil, origin: .session("doc-1"))
         XCTAssertEqual(seen.all, ["session doc-1"])
     }
 
@@ -70,7 +76,7 @@ final class WireRegistryTests: XCTestCase {
         bus.bind { event, _ in
             if let unknown = event as? UnknownWireEvent { journal.add("observer saw \(unknown.name)") }
         }
-        let payload = Data(#"{"anything":true}"#.utf8)
+        let payload = raw(#"{"anything":true}"#)
         let result = try await WireRegistry(bus: bus).emit(name: "Mystery", payload: payload, identifier: nil, origin: .global)
         XCTAssertEqual(result.payload, payload)
         XCTAssertFalse(result.stopped)
@@ -82,7 +88,7 @@ final class WireRegistryTests: XCTestCase {
         let bus = EventBus()
         bus.on(Ping.self) { _ in }
         do {
-            _ = try await WireRegistry(bus: bus).emit(name: "Ping", payload: Data(#"{"value":"not a number"}"#.utf8), identifier: nil, origin: .global)
+            _ = try await WireRegistry(bus: bus).emit(name: "Ping", payload: raw(#"{"value":"not a number"}"#), identifier: nil, origin: .global)
             XCTFail("expected a payload error")
         } catch let error as WirePayloadError {
             XCTAssertEqual(error.name, "Ping")
@@ -94,14 +100,14 @@ final class WireRegistryTests: XCTestCase {
     func testRequest_answersAsJSONAndHandlersSeeTheOrigin() async throws {
         let bus = EventBus()
         bus.onRequest(Ask.self) { ask, context in "\(context.origin) asks \(ask.question)" }
-        let data = try await WireRegistry(bus: bus).request(name: "Ask", payload: Data(#"{"question":"q"}"#.utf8), identifier: nil, origin: .session("s"))
-        XCTAssertEqual(try JSONDecoder().decode(String.self, from: data), "session s asks q")
+        let data = try await WireRegistry(bus: bus).request(name: "Ask", payload: raw(#"{"question":"q"}"#), identifier: nil, origin: .session("s"))
+        XCTAssertEqual(try data.decode(String.self), "session s asks q")
     }
 
     func testRequest_unknownName_isNotWired() async {
         let bus = EventBus()
         do {
-            _ = try await WireRegistry(bus: bus).request(name: "Nobody", payload: Data("{}".utf8), identifier: nil, origin: .global)
+            _ = try await WireRegistry(bus: bus).request(name: "Nobody", payload: raw("{}"), identifier: nil, origin: .global)
             XCTFail("expected RequestNotWired")
         } catch let error as RequestNotWired {
             XCTAssertEqual(error.request, "Nobody")
@@ -114,10 +120,10 @@ final class WireRegistryTests: XCTestCase {
         let bus = EventBus()
         bus.on(Ping.self, identifier: "a") { $0.payload.value = 100 }
         let registry = WireRegistry(bus: bus)
-        let other = try await registry.emit(name: "Ping", payload: Data(#"{"value":1}"#.utf8), identifier: "b", origin: .global)
-        XCTAssertEqual(try JSONDecoder().decode(Ping.self, from: other.payload), Ping(value: 1))
-        let mine = try await registry.emit(name: "Ping", payload: Data(#"{"value":1}"#.utf8), identifier: "a", origin: .global)
-        XCTAssertEqual(try JSONDecoder().decode(Ping.self, from: mine.payload), Ping(value: 100))
+        let other = try await registry.emit(name: "Ping", payload: raw(#"{"value":1}"#), identifier: "b", origin: .global)
+        XCTAssertEqual(try other.payload.decode(Ping.self), Ping(value: 1))
+        let mine = try await registry.emit(name: "Ping", payload: raw(#"{"value":1}"#), identifier: "a", origin: .global)
+        XCTAssertEqual(try mine.payload.decode(Ping.self), Ping(value: 100))
     }
 
     func testEmit_onADisposedBus_throwsBusDisposed() async {
@@ -126,7 +132,7 @@ final class WireRegistryTests: XCTestCase {
         let registry = WireRegistry(bus: bus)
         bus.dispose()
         do {
-            _ = try await registry.emit(name: "Ping", payload: Data(#"{"value":1}"#.utf8), identifier: nil, origin: .global)
+            _ = try await registry.emit(name: "Ping", payload: raw(#"{"value":1}"#), identifier: nil, origin: .global)
             XCTFail("expected BusDisposed")
         } catch {
             XCTAssertEqual(error as? BusDisposed, BusDisposed(bus: "gone"))

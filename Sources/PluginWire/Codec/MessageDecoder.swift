@@ -73,7 +73,8 @@ enum MessageDecoder {
                 settings: try fields.raw(.settings), globalPlugins: try fields.strings(.globalPlugins),
                 maximumFrameLength: try fields.integer(.maximumFrameLength),
                 heartbeatIntervalMilliseconds: try fields.integer(.heartbeatIntervalMilliseconds),
-                maximumInFlight: try fields.integer(.maximumInFlight)))
+                maximumInFlight: try fields.integer(.maximumInFlight),
+                unknownReferences: try fields.optionalString(.unknownReferences)))
         case .ready:
             return .ready(Ready(enabledPlugins: try fields.strings(.enabledPlugins), attachedPlugins: try fields.strings(.attachedPlugins)))
         case .emit:

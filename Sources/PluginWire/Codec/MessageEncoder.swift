@@ -67,6 +67,10 @@ enum MessageEncoder {
             out.append(integer: welcome.heartbeatIntervalMilliseconds)
             out.append(#","maximumInFlight":"#)
             out.append(integer: welcome.maximumInFlight)
+            if let policy = welcome.unknownReferences {
+                out.append(#","unknownReferences":"#)
+                out.append(string: policy)
+            }
         case .ready(let ready):
             out.append(#"{"kind":"ready","enabledPlugins":"#)
             out.append(strings: ready.enabledPlugins)

@@ -6,6 +6,7 @@ enum FieldName: UInt8, CaseIterable {
     case maximumFrameLength, heartbeatIntervalMilliseconds, maximumInFlight, enabledPlugins, attachedPlugins
     case id, scope, event, identifier, payload, handled, stopped, error, name, optional, timeoutMilliseconds
     case attached, detached, changed, busy, level, message, metadata, reason, code, details, plugin, sinceMilliseconds
+    case unknownReferences
 
     /// The member name on the wire.
     var text: StaticString {
@@ -46,6 +47,7 @@ enum FieldName: UInt8, CaseIterable {
         case .details: return "details"
         case .plugin: return "plugin"
         case .sinceMilliseconds: return "sinceMilliseconds"
+        case .unknownReferences: return "unknownReferences"
         }
     }
 
@@ -70,7 +72,7 @@ enum FieldName: UInt8, CaseIterable {
         case 13: return test(bytes, count, .globalPlugins)
         case 14: return test(bytes, count, .enabledPlugins)
         case 15: return test(bytes, count, .protocolVersion) ?? test(bytes, count, .maximumInFlight) ?? test(bytes, count, .attachedPlugins)
-        case 17: return test(bytes, count, .sinceMilliseconds)
+        case 17: return test(bytes, count, .sinceMilliseconds) ?? test(bytes, count, .unknownReferences)
         case 18: return test(bytes, count, .maximumFrameLength)
         case 19: return test(bytes, count, .timeoutMilliseconds)
         case 29: return test(bytes, count, .heartbeatIntervalMilliseconds)

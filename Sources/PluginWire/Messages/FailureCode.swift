@@ -5,7 +5,7 @@
 public struct FailureCode: Sendable, Hashable, CustomStringConvertible {
     private enum Known: String, CaseIterable {
         case protocolBreach, versionMismatch, notWired, allConceded, handlerFailed, decodingFailed,
-             timeout, cancelled, sessionDead, tooManyInFlight, settingsRejected, `internal`
+             timeout, cancelled, sessionDead, tooManyInFlight, settingsRejected, startFailed, notPermitted, `internal`
     }
 
     private enum Storage: Hashable {
@@ -58,6 +58,11 @@ public struct FailureCode: Sendable, Hashable, CustomStringConvertible {
     public static let tooManyInFlight = FailureCode(.tooManyInFlight)
     /// The settings were refused during reconciliation.
     public static let settingsRejected = FailureCode(.settingsRejected)
+    /// The session could not start in the worker (a plugin failed to register or attach, or its
+    /// settings were refused); the message is the runtime's report.
+    public static let startFailed = FailureCode(.startFailed)
+    /// The host does not let sessions send this event or request to the global bus.
+    public static let notPermitted = FailureCode(.notPermitted)
     /// An unexpected failure inside the runtime.
     public static let `internal` = FailureCode(.internal)
 

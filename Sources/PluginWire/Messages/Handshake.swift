@@ -37,11 +37,15 @@ public struct Welcome: Sendable, Equatable {
     public var heartbeatIntervalMilliseconds: Int
     /// The most requests and emits the worker may have outstanding at once.
     public var maximumInFlight: Int
+    /// What the worker does with settings that name plugins or services nobody registered:
+    /// `throwError` (absent: the default), `logAndSkip` or `ignore`.
+    public var unknownReferences: String?
 
     /// Creates a welcome.
     public init(protocolVersion: Int = ProtocolVersion.current, sessionID: String, settings: RawJSON,
                 globalPlugins: [String], maximumFrameLength: Int = WireLimits.defaultMaximumFrameLength,
-                heartbeatIntervalMilliseconds: Int, maximumInFlight: Int) {
+                heartbeatIntervalMilliseconds: Int, maximumInFlight: Int, unknownReferences: String? = nil) {
+        self.unknownReferences = unknownReferences
         self.protocolVersion = protocolVersion
         self.sessionID = sessionID
         self.settings = settings
