@@ -124,7 +124,7 @@ final class WorkerLink: @unchecked Sendable {
         loop.assertInEventLoop()
         do {
             watches = [
-                try DescriptorWatch(worker.process.descriptor, link: self, role: .process),
+                try DescriptorWatch(worker.process.pidfd, link: self, role: .process),
                 try DescriptorWatch(worker.output, link: self, role: .output),
                 try DescriptorWatch(worker.bootstrap, link: self, role: .bootstrap),
             ]
@@ -298,22 +298,23 @@ final class WorkerLink: @unchecked Sendable {
         switch role {
         case .process: processExited()
         case .output: readOutput()
-        case .bootstrap: readBootstrap()
+        case .bootstrap: if bootstrapOpen { readBootstrap() }
         case .listener: readListener()
         }
     }
 
     private func readBootstrap() {
         let message: BootstrapMessage?
-        switch BootstrapMessage.receive(from: worker.bootstrap) {
-        case .wouldBlock: return
-        case .message(let received): message = received
-        case .closed: message = nil
-        case .invalid(let reason):
-            unwatch(.bootstrap)
-            return kill(.confinementFailed("the bootstrap channel carried an invalid report: \(reason)"))
+        do {
+            guard let received = try BootstrapMessage.receive(from: worker.bootstrap) else { return }
+            message = received
+        } catch where error.reason == .closedWithoutMessage {
+            message = nil
+        } catch {
+            closeBootstrap()
+            return kill(.confinementFailed("the bootstrap channel carried an invalid report: \(error)"))
         }
-        unwatch(.bootstrap)
+        closeBootstrap()
         switch machine.bootstrapped(message) {
         case .kill(let cause):
             kill(cause)
@@ -414,11 +415,13 @@ final class WorkerLink: @unchecked Sendable {
         logger.info("worker ended", metadata: ["cause": "\(cause)"])
         if let handshakeTimer { loop.cancelTimer(handshakeTimer) }
         if let disposeTimer { loop.cancelTimer(disposeTimer) }
-        channel?.close()
+        if let channel { channel.close() } else { worker.socket.closeAfterUse() }
         for watch in watches { watch.close(on: loop) }
         watches.removeAll()
+        closeBootstrap()
+        worker.output.closeAfterUse()
+        listener?.close()
         worker.process.close()
-        worker.identity?.release()
         do {
             try cgroup?.destroy()
         } catch {
@@ -441,6 +444,16 @@ final class WorkerLink: @unchecked Sendable {
         case .spawnFailed: return SessionError(code: .spawn, sessionID: id, message: "session \(id) could not spawn its worker: \(cause)", cause: cause)
         default: return SessionError(code: .handshake, sessionID: id, message: "session \(id) ended before it was ready: \(cause)", cause: cause)
         }
+    }
+
+    private var bootstrapOpen = true
+
+    /// The bootstrap channel is one-shot: stop watching it and close it.
+    private func closeBootstrap() {
+        guard bootstrapOpen else { return }
+        bootstrapOpen = false
+        unwatch(.bootstrap)
+        worker.bootstrap.closeAfterUse()
     }
 
     private func unwatch(_ role: DescriptorWatch.Role) {
