@@ -47,16 +47,22 @@ let package = Package(
             pkgConfig: "libseccomp",
             providers: [.apt(["libseccomp-dev"])]
         ),
-        .target(name: "CSandboxReporter", linkerSettings: [.linkedLibrary("seccomp")]),
+        .target(name: "CProcessCalls"),
+        .target(name: "CConfinementCalls"),
+        .target(name: "CStartupGuard"),
         .target(
             name: "PluginSandbox",
             dependencies: [
-                "CSeccomp", "CSandboxReporter", "PluginSystem",
+                "CSeccomp", "CProcessCalls", "CConfinementCalls", "CStartupGuard", "CDescriptorCalls", "PluginSystem",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .testTarget(name: "PluginSandboxTests", dependencies: ["PluginSandbox"], exclude: ["Golden"]),
-        .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox"], path: "Sources/SpawnProbe"),
+
+        // MARK: Test fixtures (executables the tests drive; not product)
+        .target(name: "CProbeCalls", path: "Tests/Fixtures/CProbeCalls"),
+        .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox", "CProbeCalls"], path: "Tests/Fixtures/SpawnProbe"),
+        .executableTarget(name: "bootstrap-missing", dependencies: ["PluginSandbox"], path: "Tests/Fixtures/BootstrapMissing"),
 
         // MARK: Supervisor and worker
         .target(name: "CSupervisorShims"),

@@ -89,7 +89,7 @@ public final class SandboxedSession: Sendable {
         let settings = state.withLock { $0.settings }
         let spawned: SpawnedWorker
         do {
-            spawned = try environment.spawner.spawn(SpawnRequest(sessionID: id, profile: profile, environment: environment.workerEnvironment))
+            spawned = try await environment.spawner.spawn(SpawnRequest(sessionID: id, profile: profile, environment: environment.workerEnvironment))
         } catch {
             let cause = ExitCause.spawnFailed("\(error)")
             finish(cause)

@@ -7,7 +7,7 @@ import PluginWire
 import Synchronization
 
 /// One live worker process of a session, seen from the supervisor: its socket, its pidfd, its
-/// output and report pipes, the calls in flight, its heartbeat and its end.
+/// output pipe, its bootstrap channel and seccomp listener, the calls in flight, its heartbeat and its end.
 ///
 /// Everything the worker sends is checked here before anything acts on it. Whatever the worker
 /// does, the link ends exactly once, with one ``ExitCause``, and every pending call fails with it.
@@ -30,8 +30,10 @@ final class WorkerLink: Sendable {
         var pending: [UInt64: Pending] = [:]
         var nextID: UInt64 = 1
         var killCause: ExitCause?
-        var violation: ViolationReport?
-        var reportText = ""
+        // LEAD: what the bootstrap channel said: the start failure, or the violation listener.
+        var startFailure: WorkerStartFailure?
+        var listener: SeccompListener?
+        var bootstrapOpen = true
         var lastPing: ContinuousClock.Instant
         var lastPong: ContinuousClock.Instant
         var busy: BusyHandler?
@@ -41,7 +43,7 @@ final class WorkerLink: Sendable {
         var ready: Ready?
         var hello: Hello?
         var endWaiters: [CheckedContinuation<ExitCause, Never>] = []
-        var pipesOpen = (output: true, reports: true)
+        var outputOpen = true
     }
 
     let sessionID: String
@@ -86,12 +88,10 @@ final class WorkerLink: Sendable {
         let now = ContinuousClock.now
         self.state = Mutex(State(lastPing: now, lastPong: now, logWindow: (now, 0)))
 
-        for descriptor in [worker.output, worker.reports] {
-            let flags = fcntl(descriptor, F_GETFL)
-            _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
-        }
+        let flags = fcntl(worker.output.rawValue, F_GETFL)
+        _ = fcntl(worker.output.rawValue, F_SETFL, flags | O_NONBLOCK)
         let connection = try FrameConnection(
-            descriptor: worker.socket,
+            descriptor: worker.socket.rawValue,
             reactor: reactor,
             maximumFrameLength: limits.maximumFrameLength,
             maximumQueuedBytes: limits.maximumQueuedBytes,
@@ -101,9 +101,10 @@ final class WorkerLink: Sendable {
         )
         connectionBox.withLock { $0 = connection }
         try connection.start()
-        try reactor.register(worker.output, interest: [.readable]) { [weak self] _ in self?.drainOutput() }
-        try reactor.register(worker.reports, interest: [.readable]) { [weak self] _ in self?.drainReports() }
-        try reactor.register(worker.process.pidfd, interest: [.readable]) { [weak self] _ in self?.processExited() }
+        try reactor.register(worker.output.rawValue, interest: [.readable]) { [weak self] _ in self?.drainOutput() }
+        // LEAD: the bootstrap channel is read once, for the confinement report and the violation listener.
+        try reactor.register(worker.bootstrap.rawValue, interest: [.readable]) { [weak self] _ in self?.readBootstrap() }
+        try reactor.register(worker.process.pidfd.rawValue, interest: [.readable]) { [weak self] _ in self?.processExited() }
     }
 
     private var connection: FrameConnection<WireMessage>? { connectionBox.withLock { $0 } }
@@ -457,22 +458,52 @@ final class WorkerLink: Sendable {
     // MARK: Pipes and death
 
     private func drainOutput() {
-        drain(worker.output) { capture.append($0) } onEOF: {
-            state.withLock { $0.pipesOpen.output = false }
+        drain(worker.output.rawValue) { capture.append($0) } onEOF: {
+            state.withLock { $0.outputOpen = false }
         }
     }
 
-    private func drainReports() {
-        drain(worker.reports) { bytes in
-            state.withLock { state in
-                state.reportText += String(decoding: bytes, as: UTF8.self)
-                if state.reportText.count > 16 * 1024 { state.reportText.removeFirst(state.reportText.count - 16 * 1024) }
-                for line in state.reportText.split(separator: "\n") {
-                    if let report = ViolationReport.parse(Array(line.utf8)) { state.violation = report }
-                }
+    /// LEAD: reads the worker's one bootstrap message: a start failure is kept for the end cause;
+    /// the seccomp listener is watched, and a notification on it ends the worker naming the call.
+    private func readBootstrap() {
+        guard state.withLock({ $0.bootstrapOpen }) else { return }
+        let message: BootstrapMessage
+        do {
+            guard let received = try BootstrapMessage.receive(from: worker.bootstrap) else { return }
+            message = received
+        } catch {
+            closeBootstrap()
+            if error.reason != .closedWithoutMessage {
+                kill(.confinementFailed("bootstrap channel: \(error)"))
             }
-        } onEOF: {
-            state.withLock { $0.pipesOpen.reports = false }
+            return
+        }
+        closeBootstrap()
+        switch message {
+        case .failed(let failure):
+            state.withLock { $0.startFailure = failure }
+        case .confined(_, let listener):
+            guard let listener else { return }
+            state.withLock { $0.listener = listener }
+            do {
+                try reactor.register(listener.descriptor.rawValue, interest: [.readable]) { [weak self] _ in self?.violationReported() }
+            } catch {
+                kill(.confinementFailed("cannot watch the seccomp listener: \(error)"))
+            }
+        }
+    }
+
+    private func closeBootstrap() {
+        state.withLock { $0.bootstrapOpen = false }
+        reactor.deregister(worker.bootstrap.rawValue)
+        try? worker.bootstrap.close()
+    }
+
+    /// LEAD: the worker's filter stopped a call: the worker ends, with the call's name as the cause.
+    private func violationReported() {
+        guard let listener = state.withLock({ $0.listener }) else { return }
+        while let notification = try? listener.receive() {
+            kill(.seccompViolation(syscall: notification.description))
         }
     }
 
@@ -495,7 +526,8 @@ final class WorkerLink: Sendable {
 
     private func processExited() {
         guard let status = try? worker.process.reap() else { return }
-        drainReports()
+        readBootstrap()
+        violationReported()
         drainOutput()
         let (cause, waiters, pending, handshake) = state.withLock { state in
             let cause = classify(status, state: state)
@@ -510,11 +542,14 @@ final class WorkerLink: Sendable {
         }
         logger.info("worker ended", metadata: ["cause": "\(cause)"])
         connection?.close()
-        reactor.deregister(worker.process.pidfd)
-        reactor.deregister(worker.output)
-        reactor.deregister(worker.reports)
-        close(worker.output)
-        close(worker.reports)
+        reactor.deregister(worker.process.pidfd.rawValue)
+        reactor.deregister(worker.output.rawValue)
+        try? worker.output.close()
+        if let listener = state.withLock({ $0.listener }) {
+            reactor.deregister(listener.descriptor.rawValue)
+            listener.close()
+        }
+        if state.withLock({ $0.bootstrapOpen }) { closeBootstrap() }
         worker.process.close()
         let failure = SessionError.dead(sessionID, cause: cause)
         handshake?.resume(returning: .failure(failure))
@@ -524,7 +559,6 @@ final class WorkerLink: Sendable {
     }
 
     private func classify(_ status: TerminationStatus, state: State) -> ExitCause {
-        if let violation = state.violation { return .seccompViolation(syscall: violation.syscall) }
         let disposing: Bool
         if case .disposing = state.phase { disposing = true } else { disposing = false }
         switch status {
@@ -540,8 +574,8 @@ final class WorkerLink: Sendable {
         case .exited(let code) where code == 0 && disposing:
             return .disposed
         case .exited(let code):
-            if code == 126, !state.reportText.isEmpty, state.hello == nil {
-                return .confinementFailed(state.reportText.trimmingCharacters(in: .newlines))
+            if code == WorkerBootstrap.confinementFailureExitCode, let failure = state.startFailure, state.hello == nil {
+                return .confinementFailed("\(failure.stage): \(failure.detail)")
             }
             return state.killCause ?? .exited(code: code)
         }

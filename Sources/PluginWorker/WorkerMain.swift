@@ -25,7 +25,7 @@ public enum WorkerMain {
         channel.startReading(
             onMessage: { session.receive($0) },
             onEnd: { end in
-                FileHandle.standardError.write(Data("worker \(context.sessionID): \(end.reason)\n".utf8))
+                FileHandle.standardError.write(Data("worker \(context.sessionID ?? "(spare)"): \(end.reason)\n".utf8))
                 // The supervisor hanging up ends the session normally; losing the socket any other
                 // way (plugin code closed it, garbage arrived) is a failure the supervisor must see.
                 exit(end.supervisorClosed ? 0 : lostSocketExitCode)

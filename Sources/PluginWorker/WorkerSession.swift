@@ -41,7 +41,7 @@ final class WorkerSession: Sendable {
     /// Introduces the worker to the supervisor.
     func greet() {
         channel.send(.hello(Hello(
-            sessionID: context.sessionID,
+            sessionID: context.sessionID ?? "",  // LEAD: a spare (nil) learns its id from the welcome
             pid: ProcessInfo.processInfo.processIdentifier,
             plugins: catalog.pluginIDs.map(\.rawValue),
             sandboxLayers: context.confinement.layers.map { $0.detail.isEmpty ? $0.name : "\($0.name): \($0.detail)" }
@@ -128,15 +128,18 @@ final class WorkerSession: Sendable {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             exit(2)
         }
+        // LEAD: a spare worker learns its session here and shows it in ps/top.
+        let sessionID = context.sessionID ?? welcome.sessionID
+        if context.sessionID == nil { ProcessTitle.set(ProcessTitle.worker(session: sessionID)) }
         Task {
             do {
                 let settings = try welcome.settings.decode(as: RuntimeSettings.self)
                 let scope = try await SessionScope(
-                    id: SessionID(context.sessionID),
+                    id: SessionID(sessionID),
                     catalog: catalog,
                     settings: settings,
                     globalBus: WireGlobalBus(channel: channel),
-                    contextValues: contextFactory(SessionID(context.sessionID)),
+                    contextValues: contextFactory(SessionID(sessionID)),
                     logger: logger
                 )
                 phase.withLock { $0 = .running(scope) }
@@ -144,7 +147,7 @@ final class WorkerSession: Sendable {
                     enabledPlugins: await scope.enabledPlugins.map(\.rawValue).sorted(),
                     attachedPlugins: await scope.attachedPlugins.map(\.rawValue).sorted())))
             } catch {
-                FileHandle.standardError.write(Data("session \(context.sessionID) could not start: \(error)\n".utf8))
+                FileHandle.standardError.write(Data("session \(sessionID) could not start: \(error)\n".utf8))
                 channel.send(.error(WireFailure(code: .internal, message: "session scope failed to start: \(error)")))
                 exit(3)
             }

@@ -17,6 +17,8 @@ exit(64)
 struct FixtureWorker {
     let context: WorkerContext
     let socket: InheritedSocket
+    /// The session this worker serves (a spare would learn it from the welcome; the fixture is never one).
+    var sessionID: String { context.sessionID ?? "" }
 
     init(context: WorkerContext) {
         self.context = context
@@ -30,9 +32,9 @@ struct FixtureWorker {
 
     func run() -> Never {
         let environment = ProcessInfo.processInfo.environment
-        let helloSession = environment["FIXTURE_HELLO_SESSION"] ?? context.sessionID
+        let helloSession = environment["FIXTURE_HELLO_SESSION"] ?? sessionID
         let helloVersion = environment["FIXTURE_HELLO_VERSION"].flatMap(Int.init) ?? ProtocolVersion.current
-        print("fixture worker \(context.sessionID) starting")
+        print("fixture worker \(sessionID) starting")
         fflush(nil)
         send(.hello(Hello(protocolVersion: helloVersion, sessionID: helloSession, pid: getpid(), plugins: ["fixture"],
                           sandboxLayers: context.confinement.layers.map(\.name))))
@@ -103,7 +105,7 @@ struct FixtureWorker {
         case "flood":
             for index in 0..<100_000 { send(.log(LogRecord(level: "info", message: "flood \(index)"))) }
         case "second-hello":
-            send(.hello(Hello(sessionID: context.sessionID, pid: getpid(), plugins: [], sandboxLayers: [])))
+            send(.hello(Hello(sessionID: sessionID, pid: getpid(), plugins: [], sandboxLayers: [])))
         case "close-socket":
             socket.close()
             while true { usleep(1_000_000) }
