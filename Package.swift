@@ -47,17 +47,23 @@ let package = Package(
             pkgConfig: "libseccomp",
             providers: [.apt(["libseccomp-dev"])]
         ),
-        .target(name: "CSandboxReporter", linkerSettings: [.linkedLibrary("seccomp")]),
+        .target(name: "CProcessCalls"),
+        .target(name: "CConfinementCalls"),
+        .target(name: "CStartupGuard"),
         .target(
             name: "PluginSandbox",
             dependencies: [
-                "CSeccomp", "CSandboxReporter", "PluginSystem",
+                "CSeccomp", "CProcessCalls", "CConfinementCalls", "CStartupGuard", "CDescriptorCalls", "PluginSystem",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .testTarget(name: "PluginSandboxTests", dependencies: ["PluginSandbox", "cgroup-probe"], exclude: ["Golden"]),
+
+        // MARK: Test fixtures (executables the tests drive; not product)
         .executableTarget(name: "cgroup-probe", path: "Tests/Fixtures/CgroupProbe"),
-        .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox"], path: "Sources/SpawnProbe"),
+        .target(name: "CProbeCalls", path: "Tests/Fixtures/CProbeCalls"),
+        .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox", "CProbeCalls"], path: "Tests/Fixtures/SpawnProbe"),
+        .executableTarget(name: "bootstrap-missing", dependencies: ["PluginSandbox"], path: "Tests/Fixtures/BootstrapMissing"),
 
         // MARK: Supervisor and worker
         .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire"]),

@@ -38,7 +38,7 @@ struct DemoCommand: AsyncParsableCommand {
             say("   ↳ global bus: \(opened.session) opened \(opened.title), numbered #\(opened.auditNumber ?? 0) by the audit plugin")
         }
 
-        say("supervisor pid \(getpid()) · spawner \(WorkerSpawner().mode) · global plugins \(runtime.attachedPlugins.map(\.rawValue).sorted())")
+        say("supervisor pid \(getpid()) · spawner \((try? WorkerSpawner())?.mode.description ?? "unavailable") · global plugins \(runtime.attachedPlugins.map(\.rawValue).sorted())")
         var opened: [PluginSession] = []
         for index in 1...sessions {
             var settings = RuntimeSettings()

@@ -17,6 +17,8 @@ exit(64)
 struct FixtureWorker {
     let context: WorkerContext
     let socket: InheritedSocket
+    /// The session this worker serves (a spare would learn it from the welcome; the fixture is never one).
+    var sessionID: String { context.sessionID ?? "" }
 
     init(context: WorkerContext) {
         self.context = context
@@ -24,21 +26,18 @@ struct FixtureWorker {
     }
 
     func send(_ message: WireMessage) {
-        try? socket.write(all: MessageCodec.encodeFrame(message))
-    }
-
-    /// The JSON text of a value the fixture builds (`null` for one without a JSON form).
-    func json(_ value: JSONValue) -> RawJSON {
-        (try? RawJSON(value)) ?? .null
+        guard let frame = try? MessageCodec.encodeFrame(message) else { return }
+        try? socket.write(all: frame)
     }
 
     func run() -> Never {
         let environment = ProcessInfo.processInfo.environment
-        let helloPID = environment["FIXTURE_HELLO_PID"].flatMap(Int32.init) ?? getpid()
+        let helloSession = environment["FIXTURE_HELLO_SESSION"] ?? sessionID
         let helloVersion = environment["FIXTURE_HELLO_VERSION"].flatMap(Int.init) ?? ProtocolVersion.current
-        print("fixture worker \(context.sessionID) starting")
+        print("fixture worker \(sessionID) starting")
         fflush(nil)
-        send(.hello(Hello(protocolVersion: helloVersion, pid: helloPID, plugins: ["fixture"], build: "supervisor-fixture")))
+        send(.hello(Hello(protocolVersion: helloVersion, sessionID: helloSession, pid: getpid(), plugins: ["fixture"],
+                          sandboxLayers: context.confinement.layers.map(\.name))))
         var decoder = FrameDecoder()
         var buffer = [UInt8](repeating: 0, count: 65536)
         var pendingGlobal: [UInt64: UInt64] = [:]   // global call id -> supervisor emit id
@@ -59,11 +58,10 @@ struct FixtureWorker {
                 case .settings(let update):
                     send(.settingsResult(SettingsResult(id: update.id, attached: [], detached: [], changed: ["fixture"])))
                 case .request(let request):
-                    send(.response(Response(id: request.id, payload: json(.object(["echo": JSONValue(request.payload)])))))
+                    send(.response(Response(id: request.id, payload: .object(["echo": request.payload]))))
                 case .emitResult(let result):
                     if let original = pendingGlobal.removeValue(forKey: result.id) {
-                        send(.emitResult(EmitResult(id: original, handled: result.handled, stopped: result.stopped, payload: result.payload,
-                                                    error: result.error)))
+                        send(.emitResult(EmitResult(id: original, payload: result.payload, stopped: result.stopped, error: result.error)))
                     }
                 case .emit(let emit):
                     handle(emit, pendingGlobal: &pendingGlobal, nextID: &nextID)
@@ -77,24 +75,24 @@ struct FixtureWorker {
     func handle(_ emit: Emit, pendingGlobal: inout [UInt64: UInt64], nextID: inout UInt64) {
         switch emit.event {
         case "echo":
-            send(.emitResult(EmitResult(id: emit.id, handled: 1, stopped: false, payload: emit.payload)))
+            send(.emitResult(EmitResult(id: emit.id, payload: emit.payload, stopped: false)))
         case "increment":
-            guard case .object(var fields) = JSONValue(emit.payload), case .int(let n)? = fields["n"] else { return }
+            guard case .object(var fields) = emit.payload, case .int(let n)? = fields["n"] else { return }
             fields["n"] = .int(n + 1)
-            send(.emitResult(EmitResult(id: emit.id, handled: 1, stopped: n >= 100, payload: json(.object(fields)))))
+            send(.emitResult(EmitResult(id: emit.id, payload: .object(fields), stopped: n >= 100)))
         case "global":
-            guard case .object(let fields) = JSONValue(emit.payload), case .string(let name)? = fields["event"] else { return }
+            guard case .object(let fields) = emit.payload, case .string(let name)? = fields["event"] else { return }
             nextID += 1
             pendingGlobal[nextID] = emit.id
-            send(.emit(Emit(id: nextID, scope: .global, event: name, payload: json(fields["payload"] ?? .null))))
+            send(.emit(Emit(id: nextID, scope: .global, event: name, payload: fields["payload"] ?? .null)))
         case "print":
-            print("printed by the plugin: \(JSONValue(emit.payload))")
+            print("printed by the plugin: \(emit.payload)")
             fflush(nil)
-            send(.emitResult(EmitResult(id: emit.id, handled: 1, stopped: false, payload: emit.payload)))
+            send(.emitResult(EmitResult(id: emit.id, payload: emit.payload, stopped: false)))
         case "crash":
             raise(SIGSEGV)
         case "exit":
-            if case .int(let code) = JSONValue(emit.payload) { exit(Int32(truncatingIfNeeded: code)) }
+            if case .int(let code) = emit.payload { exit(Int32(code)) }
             exit(1)
         case "hang":
             while true { usleep(1_000_000) }
@@ -107,14 +105,14 @@ struct FixtureWorker {
         case "flood":
             for index in 0..<100_000 { send(.log(LogRecord(level: "info", message: "flood \(index)"))) }
         case "second-hello":
-            send(.hello(Hello(pid: getpid(), plugins: [], build: "supervisor-fixture")))
+            send(.hello(Hello(sessionID: sessionID, pid: getpid(), plugins: [], sandboxLayers: [])))
         case "close-socket":
             socket.close()
             while true { usleep(1_000_000) }
         case "random":
             // Hostile input: seeded random frames, mixing garbage, truncation, huge lengths and
             // valid JSON of the wrong shape, written straight to the supervisor.
-            guard case .int(let seed) = JSONValue(emit.payload) else { return }
+            guard case .int(let seed) = emit.payload else { return }
             var state = UInt64(bitPattern: seed) &+ 0x9E37_79B9_7F4A_7C15
             func next() -> UInt64 {
                 state ^= state << 13
@@ -140,12 +138,12 @@ struct FixtureWorker {
                 }
             }
             try? socket.write(all: bytes)
-            send(.emitResult(EmitResult(id: emit.id, handled: 1, stopped: false, payload: json(.int(Int64(bytes.count))))))
+            send(.emitResult(EmitResult(id: emit.id, payload: .int(Int64(bytes.count)), stopped: false)))
         case "deaf":
             // Stop reading forever; the supervisor's queue towards us must not grow without bound.
             while true { usleep(1_000_000) }
         default:
-            send(.emitResult(EmitResult(id: emit.id, handled: 0, stopped: false,
+            send(.emitResult(EmitResult(id: emit.id, payload: nil, stopped: false,
                                         error: WireFailure(code: .notWired, message: "no handler for \(emit.event)"))))
         }
     }

@@ -47,6 +47,30 @@ final class ProfileTests: XCTestCase {
         XCTAssertEqual(profile.seccomp.rules.first { $0.syscall == "clone" }?.when?.first?.mask, .name("CLONE_THREAD"))
     }
 
+    func testShippedProfiles_refuseOutOfBandDataPipeGrowthAndSocketOptionsWithAnErrno() throws {
+        for name in ["default", "strict", "debug"] {
+            let rules = try SandboxProfile.named(name).seccomp.rules
+            for (call, argument) in [("sendto", 3), ("recvfrom", 3), ("sendmsg", 2), ("recvmsg", 2)] {
+                let refusal = rules.first { $0.syscall == call && $0.action == "errno:EPERM" }
+                XCTAssertEqual(refusal?.when, [ArgumentCondition(arg: argument, op: "masked-equals", value: .name("MSG_OOB"), mask: .name("MSG_OOB"))], "\(name) \(call)")
+                XCTAssertFalse(rules.contains { $0.syscall == call && $0.action == "allow" && $0.when == nil }, "\(name) \(call) allowed unconditionally")
+            }
+            XCTAssertTrue(rules.contains { $0.syscall == "fcntl" && $0.action == "errno:EPERM" }, name)
+            XCTAssertEqual(rules.first { $0.syscall == "setsockopt" }?.action, "errno:EPERM", name)
+            XCTAssertFalse(rules.contains { rule in rule.when?.contains { $0.value == .name("self") } ?? false }, "\(name) binds a rule to a pid")
+        }
+    }
+
+    func testConditionOnSelf_isRefusedNamingLandlock() throws {
+        var document = try defaultDocument()
+        var seccomp = try XCTUnwrap(document["seccomp"] as? [String: Any])
+        var rules = try XCTUnwrap(seccomp["rules"] as? [[String: Any]])
+        rules[0]["when"] = [["arg": 0, "op": "equals", "value": "self"]]
+        seccomp["rules"] = rules
+        document["seccomp"] = seccomp
+        assertError(document, key: "seccomp.rules[0].when[0].value", value: "self", reason: "Landlock")
+    }
+
     func testDebugProfile_logsInsteadOfKilling() throws {
         let profile = try SandboxProfile.named("debug")
         XCTAssertEqual(profile.seccomp.defaultAction, "log")
@@ -235,7 +259,7 @@ final class ProfileTests: XCTestCase {
     /// Regenerate with `PLUGINSANDBOX_UPDATE_GOLDEN=1 swift test --filter ProfileTests`.
     func testDefaultProfile_compiledFilterMatchesGolden() throws {
         let profile = try SandboxProfile.named("default")
-        let dump = try SeccompPolicy(profile.seccomp, pid: 4242).dump()
+        let dump = try SeccompPolicy(profile.seccomp).dump()
         XCTAssertTrue(dump.contains("\"clone3\""), "the dump names syscalls")
         let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/default-filter.pfc")
         if ProcessInfo.processInfo.environment["PLUGINSANDBOX_UPDATE_GOLDEN"] == "1" {

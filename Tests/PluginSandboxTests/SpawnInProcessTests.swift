@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import XCTest
 
 @testable import PluginSandbox
@@ -7,15 +8,15 @@ import XCTest
 /// as the worker executable, process handles, and the errors of unavailable paths.
 final class SpawnInProcessTests: XCTestCase {
     private func execSpawner() throws -> WorkerSpawner {
-        WorkerSpawner(mode: .exec, executable: try SpawnProbeRunner.executable)
+        try WorkerSpawner(mode: .exec, executable: try SpawnProbeRunner.executable)
     }
 
-    private func request(_ session: String) -> SpawnRequest {
+    private func request(_ session: String?) -> SpawnRequest {
         SpawnRequest(sessionID: session, profile: SandboxProfile(name: "probe"))
     }
 
-    func testExecSpawn_fromMultiThreadedProcess_workerAnswersOnSocketAndExitsCleanly() throws {
-        let worker = try execSpawner().spawn(request("in-process"))
+    func testExecSpawn_fromMultiThreadedProcess_workerAnswersOnSocketAndExitsCleanly() async throws {
+        let worker = try await execSpawner().spawn(request("in-process"))
         defer { Self.release(worker) }
         XCTAssertEqual(worker.mode, .exec)
         XCTAssertEqual(try Self.readLine(worker.socket), "ready \(worker.pid)")
@@ -25,57 +26,71 @@ final class SpawnInProcessTests: XCTestCase {
         XCTAssertEqual(try worker.process.waitForTermination(), .exited(0))
     }
 
-    func testExecSpawn_fromThreadThatThenExits_workerOutlivesThatThread() throws {
+    func testExecSpawn_fromTaskThatThenEnds_workerOutlivesIt() async throws {
         let spawner = try execSpawner()
-        let box = SpawnResultBox()
-        let request = request("short-lived-thread")
-        // The thread stays until the worker announced itself (it has set its parent-death signal by then).
-        let thread = Thread {
-            box.result = Result {
-                let worker = try spawner.spawn(request)
-                box.ready = try Self.readLine(worker.socket)
-                return worker
-            }
-        }
-        thread.start()
-        while !thread.isFinished { usleep(1_000) }
-        usleep(200_000)  // the spawning thread is gone; a PDEATHSIG tied to it would have fired
-        let worker = try XCTUnwrap(box.result).get()
+        let request = request("short-lived-task")
+        // The spawning task ends at once; the spawn itself ran on the spawner's own thread.
+        let worker = try await Task.detached { try await spawner.spawn(request) }.value
         defer { Self.release(worker) }
-        XCTAssertEqual(box.ready, "ready \(worker.pid)")
+        XCTAssertEqual(try Self.readLine(worker.socket), "ready \(worker.pid)")
+        try await Task.sleep(for: .milliseconds(200))
         XCTAssertNil(try worker.process.reap())
         try Self.writeLine(worker.socket, "echo still here")
         XCTAssertEqual(try Self.readLine(worker.socket), "still here")
     }
 
-    func testExecSpawn_whenExecutableMissing_throwsPosixSpawnWithENOENT() {
-        let spawner = WorkerSpawner(mode: .exec, executable: "/nonexistent/spawn-probe")
-        XCTAssertThrowsError(try spawner.spawn(request("missing"))) { error in
-            XCTAssertEqual(error as? SpawnError, SpawnError(step: .posixSpawn, errno: ENOENT))
+    func testExecSpawn_whenExecutableMissing_throwsPosixSpawnWithENOENT() async throws {
+        let spawner = try WorkerSpawner(mode: .exec, executable: "/nonexistent/spawn-probe")
+        do {
+            _ = try await spawner.spawn(request("missing"))
+            XCTFail("spawned a missing executable")
+        } catch {
+            XCTAssertEqual(error.step, .posixSpawn)
+            XCTAssertEqual(error.errno, ENOENT)
         }
     }
 
-    func testSpawn_whenEnvironmentNameContainsEquals_throwsEncodeRequestWithEINVAL() throws {
+    func testSpawn_whenEnvironmentNameContainsEquals_throwsEncodeRequestWithEINVAL() async throws {
         var request = request("bad-environment")
         request.environment = ["A=B": "value"]
-        XCTAssertThrowsError(try execSpawner().spawn(request)) { error in
-            XCTAssertEqual(error as? SpawnError, SpawnError(step: .encodeRequest, errno: EINVAL))
+        let spawner = try execSpawner()
+        do {
+            _ = try await spawner.spawn(request)
+            XCTFail("spawned with a malformed environment")
+        } catch {
+            XCTAssertEqual(error.step, .encodeRequest)
+            XCTAssertEqual(error.errno, EINVAL)
         }
     }
 
-    func testZygoteSpawn_whenNoZygoteStarted_throwsZygoteUnavailable() {
+    func testSpawner_forOwnExecutableWithoutBootstrap_throwsNamingTheMissingCall() {
+        XCTAssertFalse(WorkerBootstrap.isStarted)
+        for mode in [nil, SpawnMode.zygote, .exec] {
+            XCTAssertThrowsError(try WorkerSpawner(mode: mode)) { error in
+                let spawnError = error as? SpawnError
+                XCTAssertEqual(spawnError?.step, .bootstrapMissing)
+                XCTAssertTrue("\(error)".contains("WorkerBootstrap.start must be the first statement of main"), "\(error)")
+            }
+        }
+    }
+
+    func testZygoteSpawn_whenNoZygoteStarted_throwsZygoteUnavailable() async throws {
         XCTAssertFalse(WorkerBootstrap.zygoteIsRunning)
-        XCTAssertThrowsError(try WorkerSpawner(mode: .zygote).spawn(request("no-zygote"))) { error in
-            XCTAssertEqual((error as? SpawnError)?.step, .zygoteUnavailable)
+        let spawner = try WorkerSpawner(mode: .zygote, executable: try SpawnProbeRunner.executable)
+        do {
+            _ = try await spawner.spawn(request("no-zygote"))
+            XCTFail("spawned without a zygote")
+        } catch {
+            XCTAssertEqual(error.step, .zygoteUnavailable)
         }
     }
 
-    func testDefaultMode_whenNoZygoteStarted_isExec() {
-        XCTAssertEqual(WorkerSpawner().mode, .exec)
+    func testDefaultMode_whenNoZygoteStarted_isExec() throws {
+        XCTAssertEqual(try WorkerSpawner(executable: try SpawnProbeRunner.executable).mode, .exec)
     }
 
-    func testProcessHandle_afterReap_signalThrowsESRCHAndReapRepeatsStatus() throws {
-        let worker = try execSpawner().spawn(request("reaped"))
+    func testProcessHandle_afterReap_signalThrowsESRCHAndReapRepeatsStatus() async throws {
+        let worker = try await execSpawner().spawn(request("reaped"))
         defer { Self.release(worker) }
         XCTAssertEqual(try Self.readLine(worker.socket), "ready \(worker.pid)")
         try Self.writeLine(worker.socket, "exit 42")
@@ -86,8 +101,8 @@ final class SpawnInProcessTests: XCTestCase {
         XCTAssertEqual(try worker.process.reap(), .exited(42))
     }
 
-    func testProcessHandle_afterClose_signalAndReapThrowClosed() throws {
-        let worker = try execSpawner().spawn(request("closed"))
+    func testProcessHandle_afterClose_signalAndReapThrowClosed() async throws {
+        let worker = try await execSpawner().spawn(request("closed"))
         try worker.process.signal(SIGKILL)
         _ = try worker.process.waitForTermination()
         worker.process.close()
@@ -97,43 +112,39 @@ final class SpawnInProcessTests: XCTestCase {
         XCTAssertThrowsError(try worker.process.reap()) { error in
             XCTAssertEqual((error as? SpawnError)?.step, .closed)
         }
-        for fd in [worker.socket, worker.output, worker.reports] { close(fd) }
+        for descriptor in [worker.socket, worker.output, worker.bootstrap] { try? descriptor.close() }
     }
 
-    func testExecWorker_whenLaunchPlanMissing_reportsStartFailureAndExits126() throws {
-        var report: [Int32] = [-1, -1]
-        XCTAssertEqual(pipe(&report), 0)
+    func testExecWorker_whenLaunchPlanMalformed_reportsPlanFailureOverBootstrapAndExits126() throws {
+        let (supervisorEnd, workerEnd) = try Self.sequencedPair()
+        defer { try? supervisorEnd.close() }
+        let garbage = Array("not a plan".utf8)
+        XCTAssertEqual(garbage.withUnsafeBytes { send(supervisorEnd.rawValue, $0.baseAddress, $0.count, 0) }, garbage.count)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, report[1], WorkerChannels.reportSlot)
+        posix_spawn_file_actions_adddup2(&actions, workerEnd.rawValue, WorkerChannels.Slot.bootstrap)
         let probe = try SpawnProbeRunner.executable
-        let arguments: [UnsafeMutablePointer<CChar>?] = [strdup(probe), strdup(WorkerBootstrap.workerArgument), nil]
+        let arguments: [UnsafeMutablePointer<CChar>?] = [strdup(probe), strdup(WorkerBootstrap.workerMarker), strdup("\(getpid())"), nil]
         defer { arguments.forEach { free($0) } }
         let environment: [UnsafeMutablePointer<CChar>?] = [nil]
         var pid: pid_t = 0
         XCTAssertEqual(posix_spawn(&pid, probe, &actions, nil, arguments, environment), 0)
-        close(report[1])
-        defer { close(report[0]) }
+        try workerEnd.close()
         var status: Int32 = 0
         XCTAssertEqual(waitpid(pid, &status, 0), pid)
         XCTAssertEqual((status >> 8) & 0xff, WorkerBootstrap.confinementFailureExitCode)
-        let line = try Self.readLine(report[0])
-        let failure = try XCTUnwrap(WorkerStartFailure.parse(Array(line.utf8)))
+        guard case .failed(let failure)? = try BootstrapMessage.receive(from: supervisorEnd) else {
+            return XCTFail("no start failure on the bootstrap channel")
+        }
         XCTAssertEqual(failure.stage, "plan")
     }
 
-    func testWorkerIdentityPool_handsOutEachIdOnceThenWraps() {
-        let pool = WorkerIdentityPool(range: 10..<13)
-        let ids = (0..<4).map { _ in pool.next() }
-        XCTAssertEqual(ids.map(\.uid), [10, 11, 12, 10])
-        XCTAssertEqual(ids.map(\.gid), [10, 11, 12, 10])
-    }
-
-    func testSpawnError_description_namesStepAndErrno() {
-        let description = SpawnError(step: .posixSpawn, errno: ENOENT).description
+    func testSpawnError_description_namesStepErrnoAndDetail() {
+        let description = SpawnError(step: .posixSpawn, errno: ENOENT, detail: "/nonexistent").description
         XCTAssertTrue(description.contains("posixSpawn"), description)
         XCTAssertTrue(description.contains("errno \(ENOENT)"), description)
+        XCTAssertTrue(description.contains("/nonexistent"), description)
     }
 
     func testSpawnMode_name_roundTripsAndRejectsUnknown() {
@@ -143,48 +154,41 @@ final class SpawnInProcessTests: XCTestCase {
         XCTAssertNil(SpawnMode(name: "fork"))
     }
 
-    func testWorkerStartFailure_line_parsesBackToSameRecord() {
-        let failure = WorkerStartFailure(stage: "confinement", detail: "layer seccomp failed")
-        XCTAssertEqual(WorkerStartFailure.parse(failure.line().dropLast()), failure)
-        XCTAssertNil(WorkerStartFailure.parse(Array(#"{"violation":"seccomp"}"#.utf8)))
-    }
-
     // MARK: Line I/O on raw descriptors
 
     struct IOFailure: Error {
         var errno: Int32
     }
 
-    static func writeLine(_ fd: Int32, _ text: String) throws {
+    static func sequencedPair() throws -> (FileDescriptor, FileDescriptor) {
+        var ends: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
+            throw IOFailure(errno: errno)
+        }
+        let supervisorEnd = FileDescriptor(rawValue: ends[0])
+        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
+        return (supervisorEnd, FileDescriptor(rawValue: ends[1]))
+    }
+
+    static func writeLine(_ descriptor: FileDescriptor, _ text: String) throws {
         let bytes = Array((text + "\n").utf8)
-        let written = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let written = bytes.withUnsafeBytes { send(descriptor.rawValue, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         if written != bytes.count { throw IOFailure(errno: errno) }
     }
 
-    static func readLine(_ fd: Int32, timeout: Int32 = 5_000) throws -> String {
+    static func readLine(_ descriptor: FileDescriptor, timeout: Int32 = 5_000) throws -> String {
         var line: [UInt8] = []
         while true {
-            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            var entry = pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)
             guard poll(&entry, 1, timeout) == 1 else { throw IOFailure(errno: ETIMEDOUT) }
             var byte: UInt8 = 0
-            guard read(fd, &byte, 1) == 1 else { throw IOFailure(errno: errno) }
+            guard read(descriptor.rawValue, &byte, 1) == 1 else { throw IOFailure(errno: errno) }
             if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
             line.append(byte)
         }
     }
 
     static func release(_ worker: SpawnedWorker) {
-        if (try? worker.process.reap()) == nil {
-            try? worker.process.signal(SIGKILL)
-            _ = try? worker.process.waitForTermination()
-        }
-        for fd in [worker.socket, worker.output, worker.reports] { close(fd) }
-        worker.process.close()
+        worker.discard()
     }
-}
-
-/// Carries a spawn result out of a Thread; written before the thread finishes, read after `isFinished`.
-private final class SpawnResultBox: @unchecked Sendable {
-    var result: Result<SpawnedWorker, any Error>?
-    var ready: String?
 }

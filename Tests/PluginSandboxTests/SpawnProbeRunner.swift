@@ -7,24 +7,32 @@ struct SpawnProbeRunner {
         var description: String
     }
 
-    /// The probe binary: SwiftPM builds it into the same directory as the test bundle (on Linux the
-    /// test runner executable itself lives there).
+    /// The probe binary.
     static var executable: String {
-        get throws {
-            let runner = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            let bundle = Bundle(for: SpawnProbeBundleMarker.self).bundleURL
-            let candidates = [runner.deletingLastPathComponent(), bundle, bundle.deletingLastPathComponent()]
-                .map { $0.appendingPathComponent("spawn-probe").path }
-            guard let path = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else {
-                throw Failure(description: "spawn-probe not built in \(candidates); run swift build --build-tests")
-            }
-            return path
+        get throws { try builtProduct("spawn-probe") }
+    }
+
+    /// An executable SwiftPM built into the same directory as the test bundle (on Linux the test
+    /// runner executable itself lives there).
+    static func builtProduct(_ name: String) throws -> String {
+        let runner = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let bundle = Bundle(for: SpawnProbeBundleMarker.self).bundleURL
+        let candidates = [runner.deletingLastPathComponent(), bundle, bundle.deletingLastPathComponent()]
+            .map { $0.appendingPathComponent(name).path }
+        guard let path = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            throw Failure(description: "\(name) not built in \(candidates); run swift build --build-tests")
         }
+        return path
     }
 
     /// Runs `spawn-probe arguments...` to completion (at most `timeout` seconds) and returns its JSON object.
     static func run(_ arguments: String..., timeout: TimeInterval = 60) throws -> [String: Any] {
-        let (process, output) = try launch(arguments)
+        try run(arguments, timeout: timeout)
+    }
+
+    /// Runs `spawn-probe arguments...` to completion (at most `timeout` seconds) and returns its JSON object.
+    static func run(_ arguments: [String], timeout: TimeInterval = 60) throws -> [String: Any] {
+        let (process, output) = try launch(arguments, environment: nil)
         let deadline = Date().addingTimeInterval(timeout)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         while process.isRunning && Date() < deadline { usleep(10_000) }
@@ -35,9 +43,10 @@ struct SpawnProbeRunner {
         return try decode(data, arguments: arguments)
     }
 
-    /// Starts `spawn-probe arguments...` and returns it with its first JSON line; the caller ends it.
-    static func start(_ arguments: String...) throws -> (Process, [String: Any]) {
-        let (process, output) = try launch(arguments)
+    /// Starts `spawn-probe arguments...` (with `environment`, when given, as its whole environment)
+    /// and returns it with its first JSON line; the caller ends it.
+    static func start(_ arguments: String..., environment: [String: String]? = nil) throws -> (Process, [String: Any]) {
+        let (process, output) = try launch(arguments, environment: environment)
         var line = Data()
         while true {
             let byte = output.fileHandleForReading.readData(ofLength: 1)
@@ -47,10 +56,11 @@ struct SpawnProbeRunner {
         return (process, try decode(line, arguments: arguments))
     }
 
-    private static func launch(_ arguments: [String]) throws -> (Process, Pipe) {
+    private static func launch(_ arguments: [String], environment: [String: String]?) throws -> (Process, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let output = Pipe()
         process.standardOutput = output
         try process.run()

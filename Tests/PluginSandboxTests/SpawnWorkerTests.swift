@@ -44,10 +44,12 @@ final class SpawnWorkerTests: XCTestCase {
         }
     }
 
-    func testSpawn_inEachMode_workerHoldsOnlyStdioSessionAndReportDescriptors() throws {
+    func testSpawn_inEachMode_workerHoldsOnlyStdioAndSessionDescriptors() throws {
         for mode in modes {
-            let info = try XCTUnwrap(SpawnProbeRunner.run("roundtrip", mode)["info"] as? [String: Any])
-            XCTAssertEqual(info["openDescriptors"] as? Int, 5, mode)
+            let result = try SpawnProbeRunner.run("roundtrip", mode)
+            let info = try XCTUnwrap(result["info"] as? [String: Any])
+            XCTAssertEqual(info["openDescriptors"] as? Int, 4, "stdin, stdout, stderr and the session socket only (\(mode))")
+            XCTAssertEqual(result["bootstrapConfined"] as? Bool, true, mode)
         }
     }
 
@@ -157,8 +159,22 @@ final class SpawnWorkerTests: XCTestCase {
             let p50 = try XCTUnwrap(entry["p50Ms"] as? Double, mode)
             let p99 = try XCTUnwrap(entry["p99Ms"] as? Double, mode)
             XCTAssertLessThanOrEqual(p50, p99, mode)
+            let forkToConfined = try XCTUnwrap(entry["forkToConfined"] as? [String: Any], mode)
+            XCTAssertGreaterThan(forkToConfined["p50Ms"] as? Double ?? 0, 0, "the worker measures its own start (\(mode))")
             let memory = try XCTUnwrap(entry["idlePssKiB"] as? [String: Int], mode)
             XCTAssertGreaterThan(memory["pss"] ?? 0, 0, mode)
+        }
+    }
+
+    func testSpare_inEachMode_knowsNoSessionAndTakesItsTitleWhenTold() throws {
+        for mode in modes {
+            let result = try SpawnProbeRunner.run("spare", mode)
+            let info = try XCTUnwrap(result["info"] as? [String: Any])
+            XCTAssertEqual(info["spare"] as? Bool, true, mode)
+            XCTAssertEqual((result["before"] as? [String: String])?["cmdline"], "sandbox-worker (spare)", mode)
+            XCTAssertEqual((result["before"] as? [String: String])?["comm"], "worker (spare)", mode)
+            XCTAssertEqual((result["after"] as? [String: String])?["cmdline"], "sandbox-worker doc-1", mode)
+            XCTAssertEqual((result["after"] as? [String: String])?["comm"], "worker doc-1", mode)
         }
     }
 

@@ -73,7 +73,7 @@ extension XCTestCase {
         environment: [String: String] = [:],
         log: LifecycleLog = LifecycleLog()
     ) throws -> Supervisor {
-        let spawner = WorkerSpawner(mode: .exec, executable: try BuiltProduct.path("supervisor-fixture"))
+        let spawner = try WorkerSpawner(mode: .exec, executable: try BuiltProduct.path("supervisor-fixture"))
         return try Supervisor(configuration: .init(
             spawner: spawner,
             router: TestRouter(),

@@ -1,24 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-
-/// File descriptors the child keeps open across confinement.
-public struct ChildDescriptors: Sendable, Equatable {
-    /// The protocol socket (fd 3 in the child).
-    public var session: Int32
-    /// Write end of the violation-report pipe (fd 4 in the child).
-    public var report: Int32
-
-    /// Creates the descriptor set.
-    public init(session: Int32, report: Int32) {
-        self.session = session
-        self.report = report
-    }
-}
 
 /// The unprivileged identity a worker runs as when the supervisor is root (nil: keep the current one).
-public struct WorkerIdentity: Codable, Sendable, Equatable {
+public struct WorkerIdentity: Codable, Sendable, Hashable {
     /// The user id.
     public var uid: UInt32
     /// The group id.
@@ -31,18 +16,33 @@ public struct WorkerIdentity: Codable, Sendable, Equatable {
     }
 }
 
-/// One engaged confinement layer, e.g. name "seccomp", detail "default action trap, 187 rules".
+/// One engaged confinement layer, e.g. name "seccomp", detail "default trap, 138 rules".
 public struct EngagedLayer: Codable, Sendable, Equatable {
     /// The layer's name.
     public var name: String
-    /// What the layer engaged.
+    /// What the layer engaged (starts with `DEGRADED:` when the profile let it be skipped).
     public var detail: String
+
+    /// Creates a layer record.
+    public init(name: String, detail: String) {
+        self.name = name
+        self.detail = detail
+    }
 }
 
-/// What `Confinement.engage` engaged.
+/// What a worker's confinement engaged, as the worker reports it over its bootstrap channel.
 public struct ConfinementReport: Codable, Sendable, Equatable {
     /// The engaged layers, in order.
     public var layers: [EngagedLayer]
+    /// Microseconds from the fork of the worker (or the start of an exec'd worker) to the moment it
+    /// was confined: a figure for benchmarks and `inspect`, measured by the worker's own clock.
+    public var spawnMicroseconds: Int?
+
+    /// Creates a report.
+    public init(layers: [EngagedLayer], spawnMicroseconds: Int? = nil) {
+        self.layers = layers
+        self.spawnMicroseconds = spawnMicroseconds
+    }
 }
 
 /// A confinement layer that failed to engage, with the errno it failed with.
@@ -51,8 +51,15 @@ public struct ConfinementError: Error, Sendable, CustomStringConvertible {
     public var layer: String
     /// The errno of the failing call.
     public var errno: Int32
-    /// More about the failure (the path, the profile key).
+    /// More about the failure (the call, the path, the profile key).
     public var detail: String = ""
+
+    /// Creates an error.
+    public init(layer: String, errno: Int32, detail: String = "") {
+        self.layer = layer
+        self.errno = errno
+        self.detail = detail
+    }
 
     public var description: String {
         "confinement layer \(layer) failed: \(String(cString: strerror(errno))) (errno \(errno))" + (detail.isEmpty ? "" : ": \(detail)")
@@ -61,30 +68,9 @@ public struct ConfinementError: Error, Sendable, CustomStringConvertible {
 
 /// The names of the confinement layers, as profiles and reports use them.
 public enum ConfinementLayer {
-    /// Every layer, in the order ``Confinement/engage(_:descriptors:identity:)`` engages them.
-    public static let names = ["namespaces", "identity", "capabilities", "rlimits", "no_new_privs", "landlock", "pdeathsig", "seccomp"]
-}
-
-/// A seccomp violation as the worker's SIGSYS reporter wrote it to the report pipe.
-public struct ViolationReport: Codable, Sendable, Equatable {
-    /// The forbidden system call's name.
-    public var syscall: String
-    /// Its number.
-    public var number: Int32
-    /// The architecture.
-    public var arch: String
-
-    /// Parses one report line; nil for anything else (start failures, noise).
-    public static func parse(_ line: some Collection<UInt8>) -> ViolationReport? {
-        guard let decoded = try? JSONDecoder().decode(ReportLine.self, from: Data(line)), decoded.violation == "seccomp" else { return nil }
-        return ViolationReport(syscall: decoded.syscall, number: decoded.number, arch: decoded.arch)
-    }
-}
-
-/// The JSON line the SIGSYS reporter writes.
-private struct ReportLine: Decodable {
-    var violation: String
-    var syscall: String
-    var number: Int32
-    var arch: String
+    /// Every layer, in the order they are engaged: the first two once per profile (in its zygote),
+    /// the rest in each worker.
+    public static let names = [
+        "namespaces", "root", "identity", "capabilities", "rlimits", "no_new_privs", "landlock", "pdeathsig", "seccomp",
+    ]
 }

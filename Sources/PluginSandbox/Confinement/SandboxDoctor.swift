@@ -1,5 +1,5 @@
-import CSeccomp
 import Foundation
+import PluginSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -53,19 +53,33 @@ public enum SandboxDoctor {
         uname(&name)
         let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let root = geteuid() == 0
-        let landlockABI = Int(ps_cf_landlock_abi())
+        let landlockABI = ConfinementCalls.landlockABI()
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         let seccompAvailable = status.contains("Seccomp:")
         let userNamespaces = FileManager.default.fileExists(atPath: "/proc/self/ns/user")
-        let pidfd = CSeccompProbe.pidfdAvailable
+        let pidfd = pidfdAvailable
+        let notify = ConfinementCalls.seccompNotifySupported
+        let (major, minor) = kernelVersion(release)
+        // hidepid=invisible and subset=pid came with Linux 5.8.
+        let privateProc = root && (major, minor) >= (5, 8)
+        let mountNamespace = profile.namespaces.contains("mount")
         let rules = profile.seccomp.groups.reduce(0) { $0 + $1.syscalls.count } + profile.seccomp.rules.count
         let layers: [DoctorReport.Layer] = [
             .init(name: "seccomp", supported: seccompAvailable, kernel: seccompAvailable ? "filter mode, TSYNC" : "absent",
                   profile: profile.seccomp.defaultAction == "allow" && profile.seccomp.rules.isEmpty ? "not used" : "default \(profile.seccomp.defaultAction), \(rules) syscall rules"),
+            .init(name: "seccomp notify", supported: notify, kernel: notify ? "user notification (violations reported to the supervisor)" : "absent",
+                  profile: profile.seccomp.defaultAction == "allow" && profile.seccomp.rules.isEmpty ? "not used" : "trap and foreign architectures reported by name"),
             .init(name: "landlock", supported: landlockABI > 0, kernel: landlockABI > 0 ? "ABI \(landlockABI)\(landlockABI >= 4 ? " (tcp)" : "")\(landlockABI >= 6 ? " (signal scoping)" : "")" : "absent",
                   profile: profile.landlock.enabled ? "read-only: \(profile.landlock.readOnly.isEmpty ? "nothing" : profile.landlock.readOnly.joined(separator: ", ")), no writes" : "not used"),
-            .init(name: "namespaces", supported: root || userNamespaces, kernel: root ? "root: net, ipc" : (userNamespaces ? "via user namespace" : "absent"),
+            .init(name: "signal scoping", supported: landlockABI >= 6,
+                  kernel: landlockABI >= 6 ? "Landlock ABI \(landlockABI)" : "absent (Landlock ABI < 6): only per-worker uids keep signals in",
+                  profile: profile.landlock.enabled ? "signals and abstract sockets scoped to the worker" : "not used"),
+            .init(name: "namespaces", supported: root || userNamespaces, kernel: root ? "root: net, ipc, uts, mount" : (userNamespaces ? "via user namespace" : "absent"),
                   profile: profile.namespaces.isEmpty ? "not used" : profile.namespaces.joined(separator: "+")),
+            .init(name: "mount namespace", supported: root, kernel: root ? "private mounts, tmpfs, pivot_root" : "needs root",
+                  profile: mountNamespace ? "minimal read-only root: \(MinimalRoot.covering(profile.landlock.readOnly).joined(separator: ", ").nonEmpty ?? "nothing"), /dev/{null,zero,urandom}" : "not used"),
+            .init(name: "hidepid proc", supported: privateProc, kernel: privateProc ? "procfs hidepid=invisible,subset=pid" : "needs root and Linux 5.8",
+                  profile: mountNamespace ? "a private /proc showing only the worker itself" : "not used"),
             .init(name: "identity", supported: root, kernel: root ? "distinct uid per worker" : "not root: workers keep uid \(geteuid())",
                   profile: profile.identity.switchUser ? "uid per worker" : "not used"),
             .init(name: "capabilities", supported: true, kernel: "capset, bounding set",
@@ -82,11 +96,17 @@ public enum SandboxDoctor {
     }
 }
 
-enum CSeccompProbe {
+extension SandboxDoctor {
     static var pidfdAvailable: Bool {
-        let descriptor = ps_spawn_pidfd_open(getpid())
-        if descriptor >= 0 { close(descriptor) }
-        return descriptor >= 0
+        guard let descriptor = try? ProcessCalls.pidfd(for: getpid()) else { return false }
+        descriptor.closeAfterUse()
+        return true
+    }
+
+    /// Major and minor version of a kernel release such as `6.18.44-fc`.
+    static func kernelVersion(_ release: String) -> (Int, Int) {
+        let numbers = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return (numbers.first ?? 0, numbers.dropFirst().first ?? 0)
     }
 }
 

@@ -8,7 +8,8 @@ public struct SeccompAction: Sendable, Hashable, CustomStringConvertible {
 
     /// Let the call through.
     public static let allow = SeccompAction(kind: .allow)
-    /// Report the syscall's name to the supervisor, then die by SIGSYS.
+    /// Stop the call and report it to the supervisor (`SECCOMP_RET_USER_NOTIF` on the worker's
+    /// listener), which ends the worker naming the call. Nothing in the worker can intercept it.
     public static let trap = SeccompAction(kind: .trap)
     /// Kill the process at once (no report).
     public static let kill = SeccompAction(kind: .kill)
@@ -40,11 +41,11 @@ public struct SeccompAction: Sendable, Hashable, CustomStringConvertible {
 
     var raw: UInt32 {
         switch kind {
-        case .allow: return ps_cf_action_allow()
-        case .trap: return ps_cf_action_trap()
-        case .kill: return ps_cf_action_kill()
-        case .log: return ps_cf_action_log()
-        case .errno(let code): return ps_cf_action_errno(code)
+        case .allow: return pss_action_allow()
+        case .trap: return pss_action_notify()
+        case .kill: return pss_action_kill()
+        case .log: return pss_action_log()
+        case .errno(let code): return pss_action_errno(code)
         }
     }
 
@@ -65,15 +66,16 @@ struct SeccompCondition {
         "CLONE_THREAD": 0x0001_0000, "CLONE_VM": 0x0000_0100, "CLONE_FS": 0x0000_0200, "CLONE_FILES": 0x0000_0400,
         "CLONE_SIGHAND": 0x0000_0800, "PR_SET_NAME": 15, "PR_GET_NAME": 16, "PR_GET_DUMPABLE": 3, "TCGETS": 0x5401, "FIONBIO": 0x5421,
         "FIONREAD": 0x541B, "PRIO_PROCESS": 0, "RLIMIT_NOFILE": 7, "RLIMIT_STACK": 3, "RLIMIT_AS": 9,
+        "MSG_OOB": 0x1, "F_SETPIPE_SZ": 1031, "LOWER_32_BITS": 0xFFFF_FFFF,
     ]
 
     let comparison: scmp_arg_cmp
 
-    init(_ condition: ArgumentCondition, at key: String, ownPID: Int32) throws(ProfileError) {
+    init(_ condition: ArgumentCondition, at key: String) throws(ProfileError) {
         guard (0...5).contains(condition.arg) else {
             throw ProfileError(key: "\(key).arg", value: "\(condition.arg)", reason: "argument index must be 0 to 5")
         }
-        let value = try Self.resolve(condition.value, at: "\(key).value", ownPID: ownPID)
+        let value = try Self.resolve(condition.value, at: "\(key).value")
         var comparison = scmp_arg_cmp()
         comparison.arg = UInt32(condition.arg)
         switch condition.op {
@@ -88,7 +90,7 @@ struct SeccompCondition {
                 throw ProfileError(key: "\(key).mask", value: "", reason: "masked-equals needs a mask")
             }
             comparison.op = SCMP_CMP_MASKED_EQ
-            comparison.datum_a = try Self.resolve(mask, at: "\(key).mask", ownPID: ownPID)
+            comparison.datum_a = try Self.resolve(mask, at: "\(key).mask")
             comparison.datum_b = value
         default:
             throw ProfileError(key: "\(key).op", value: condition.op, reason: "unknown comparison; use equals, not-equals or masked-equals")
@@ -96,24 +98,26 @@ struct SeccompCondition {
         self.comparison = comparison
     }
 
-    static func resolve(_ value: ConditionValue, at key: String, ownPID: Int32) throws(ProfileError) -> UInt64 {
+    static func resolve(_ value: ConditionValue, at key: String) throws(ProfileError) -> UInt64 {
         switch value {
         case .number(let number): return number
-        case .name("self"): return UInt64(ownPID)
+        case .name("self"):
+            throw ProfileError(key: key, value: "self", reason: "pid-bound conditions are not supported: filters are compiled once per profile; signals are scoped by Landlock (ABI 6) and per-worker uids")
         case .name(let name):
             guard let constant = constants[name] else {
-                throw ProfileError(key: key, value: name, reason: "unknown constant; known: self, \(constants.keys.sorted().joined(separator: ", "))")
+                throw ProfileError(key: key, value: name, reason: "unknown constant; known: \(constants.keys.sorted().joined(separator: ", "))")
             }
             return constant
         }
     }
 }
 
-/// A profile's seccomp section compiled into a libseccomp filter for one process.
+/// A profile's seccomp section compiled into a libseccomp filter.
 ///
-/// Conditions naming `self` are bound to `pid` at compile time, so the worker compiles its own
-/// filter after it exists. ``dump()`` renders the filter libseccomp would load, in its pseudo
-/// filter code, for review and golden tests.
+/// Nothing in it depends on the process that loads it, so a profile zygote compiles it once and
+/// every worker loads the same ``SeccompProgram``. Calls from a foreign architecture (i386 through
+/// `int 0x80`, x32) are reported like `trap` calls, so the supervisor ends the whole worker naming
+/// them. ``dump()`` renders the filter in libseccomp's pseudo filter code, for review and golden tests.
 public final class SeccompPolicy {
     private let context: scmp_filter_ctx
     /// How many rules were added.
@@ -121,8 +125,8 @@ public final class SeccompPolicy {
     /// The default action.
     public let defaultAction: SeccompAction
 
-    /// Compiles `section` for the process `pid`.
-    public init(_ section: SeccompSection, pid: Int32) throws(ProfileError) {
+    /// Compiles `section`.
+    public init(_ section: SeccompSection) throws(ProfileError) {
         let defaultAction = try SeccompAction(parsing: section.defaultAction, at: "seccomp.defaultAction")
         guard let context = seccomp_init(defaultAction.raw) else {
             throw ProfileError(key: "seccomp", value: "", reason: "libseccomp could not create a filter")
@@ -130,12 +134,15 @@ public final class SeccompPolicy {
         self.context = context
         self.defaultAction = defaultAction
         var count = 0
-        do {
+        do throws(ProfileError) {
+            guard seccomp_attr_set(context, SCMP_FLTATR_ACT_BADARCH, SeccompAction.trap.raw) == 0 else {
+                throw ProfileError(key: "seccomp", value: "", reason: "libseccomp refused the foreign-architecture action")
+            }
             for (index, rule) in section.rules.enumerated() {
                 let at = "seccomp.rules[\(index)]"
                 let action = try SeccompAction(parsing: rule.action, at: "\(at).action")
                 let conditions = try (rule.when ?? []).enumerated().map { (position, condition) throws(ProfileError) in
-                    try SeccompCondition(condition, at: "\(at).when[\(position)]", ownPID: pid).comparison
+                    try SeccompCondition(condition, at: "\(at).when[\(position)]").comparison
                 }
                 try Self.add(context, defaultAction, action, rule.syscall, conditions, at: at)
                 count += 1
@@ -164,25 +171,30 @@ public final class SeccompPolicy {
         guard number >= 0 else { throw ProfileError(key: key, value: name, reason: "unknown system call") }
         if action == defaultAction && conditions.isEmpty { return }
         let result = conditions.withUnsafeBufferPointer { buffer in
-            ps_cf_rule_add(context, action.raw, number, UInt32(buffer.count), buffer.baseAddress)
+            pss_rule_add(context, action.raw, number, UInt32(buffer.count), buffer.baseAddress)
         }
         guard result == 0 else {
             throw ProfileError(key: key, value: name, reason: "libseccomp refused the rule: \(String(cString: strerror(-result)))")
         }
     }
 
-    /// Loads the filter into the calling thread (and, with TSYNC, all its threads).
-    func load() throws(ConfinementError) {
-        _ = seccomp_attr_set(context, SCMP_FLTATR_CTL_TSYNC, 1)
-        let result = seccomp_load(context)
-        if result != 0 { throw ConfinementError(layer: "seccomp", errno: -result) }
+    /// The filter as a classic BPF program, ready to load.
+    public func program() throws(ProfileError) -> SeccompProgram {
+        var buffer: UnsafeMutableRawPointer?
+        var length = 0
+        let result = pss_export_program(context, &buffer, &length)
+        guard result == 0, let buffer else {
+            throw ProfileError(key: "seccomp", value: "", reason: "libseccomp could not export the program: \(String(cString: strerror(-result)))")
+        }
+        defer { free(buffer) }
+        return SeccompProgram(instructions: Array(UnsafeRawBufferPointer(start: buffer, count: length)))
     }
 
     /// The filter as libseccomp's pseudo filter code (stable text for golden tests).
     public func dump() -> String {
         guard let file = tmpfile() else { return "" }
         defer { fclose(file) }
-        _ = seccomp_export_pfc(context, fileno(file))
+        _ = pss_export_text(context, fileno(file))
         fflush(file)
         rewind(file)
         var output = [UInt8]()
@@ -194,4 +206,12 @@ public final class SeccompPolicy {
         }
         return String(decoding: output, as: UTF8.self)
     }
+}
+
+/// A compiled seccomp filter: classic BPF instructions (8 bytes each).
+public struct SeccompProgram: Sendable, Equatable {
+    /// The instructions' bytes.
+    public let instructions: [UInt8]
+    /// The number of instructions.
+    public var count: Int { instructions.count / 8 }
 }

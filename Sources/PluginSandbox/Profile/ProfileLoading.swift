@@ -97,7 +97,7 @@ extension SandboxProfile {
                 throw ProfileError(key: "\(at).reason", value: "", reason: "every rule needs a reason")
             }
             for (position, condition) in (rule.when ?? []).enumerated() {
-                _ = try SeccompCondition(condition, at: "\(at).when[\(position)]", ownPID: 1)
+                _ = try SeccompCondition(condition, at: "\(at).when[\(position)]")
             }
         }
         let limits: [(String, UInt64?)] = [
@@ -107,8 +107,8 @@ extension SandboxProfile {
         for (key, value) in limits where value == 0 {
             throw ProfileError(key: "rlimits.\(key)", value: "0", reason: "must be positive (0 would stop the worker from running)")
         }
-        for (index, namespace) in namespaces.enumerated() where !["net", "ipc"].contains(namespace) {
-            throw ProfileError(key: "namespaces[\(index)]", value: namespace, reason: "unknown namespace; known: net, ipc")
+        for (index, namespace) in namespaces.enumerated() where !Self.namespaceNames.contains(namespace) {
+            throw ProfileError(key: "namespaces[\(index)]", value: namespace, reason: "unknown namespace; known: \(Self.namespaceNames.joined(separator: ", "))")
         }
         for (index, path) in landlock.readOnly.enumerated() where !path.hasPrefix("/") {
             throw ProfileError(key: "landlock.readOnly[\(index)]", value: path, reason: "must be an absolute path")
@@ -132,6 +132,9 @@ extension SandboxProfile {
                                reason: "must be longer than heartbeatIntervalMilliseconds (\(supervision.heartbeatIntervalMilliseconds))")
         }
     }
+
+    /// The namespaces a profile may name: `mount` also gives the worker its minimal read-only root.
+    static let namespaceNames = ["net", "ipc", "uts", "mount"]
 
     static func checkSyscall(_ name: String, at key: String) throws(ProfileError) {
         if seccomp_syscall_resolve_name(name) < 0 {

@@ -13,7 +13,8 @@ public struct SandboxProfile: Codable, Sendable, Equatable {
     public var rlimits: ResourceLimits
     /// Filesystem and network access.
     public var landlock: LandlockSection
-    /// Namespaces the worker enters: `net`, `ipc`.
+    /// Namespaces the worker enters: `net`, `ipc`, `uts`, and `mount` (which also gives it a minimal
+    /// read-only root holding only its `landlock.readOnly` paths, three devices and a private `/proc`).
     public var namespaces: [String]
     /// Credentials and capabilities.
     public var identity: IdentitySection
@@ -42,7 +43,8 @@ public struct SandboxProfile: Codable, Sendable, Equatable {
 
 /// The seccomp part of a profile.
 public struct SeccompSection: Codable, Sendable, Equatable {
-    /// What happens to a syscall no rule names: `trap` (report the name, then die by SIGSYS),
+    /// What happens to a syscall no rule names: `trap` (the call is stopped and reported to the
+    /// supervisor through the worker's seccomp listener; the supervisor ends the worker naming it),
     /// `kill`, `errno:NAME`, `log` (allowed but logged by the kernel) or `allow`.
     public var defaultAction: String
     /// Named groups of syscalls allowed without conditions.
@@ -74,7 +76,7 @@ public struct ArgumentCondition: Codable, Sendable, Equatable {
     public var arg: Int
     /// `equals`, `not-equals` or `masked-equals` (`(argument & mask) == value`).
     public var op: String
-    /// A number, a constant name (`CLONE_THREAD`, `PR_SET_NAME`, `TCGETS`, ...) or `self` (the worker's pid).
+    /// A number or a constant name (`CLONE_THREAD`, `PR_SET_NAME`, `TCGETS`, `MSG_OOB`, `F_SETPIPE_SZ`, ...).
     public var value: ConditionValue
     /// For `masked-equals`.
     public var mask: ConditionValue?
@@ -124,7 +126,8 @@ public struct ResourceLimits: Codable, Sendable, Equatable {
 }
 
 /// Landlock: no writes anywhere; reads only beneath `readOnly`; no TCP; signals and abstract
-/// sockets scoped to the worker.
+/// sockets scoped to the worker (ABI 6). With the `mount` namespace, `readOnly` also lists what
+/// the worker's minimal root holds.
 public struct LandlockSection: Codable, Sendable, Equatable {
     public var enabled: Bool
     public var readOnly: [String]
