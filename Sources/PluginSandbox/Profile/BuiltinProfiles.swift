@@ -55,7 +55,7 @@ enum BuiltinProfiles {
       },
       {
         "name": "session-io",
-        "reason": "reading and writing the inherited session socket, output pipes and event fds",
+        "reason": "reading and writing the inherited session socket, output pipe and event fds (send and receive calls are rules: no MSG_OOB)",
         "syscalls": [
           "read",
           "write",
@@ -63,10 +63,6 @@ enum BuiltinProfiles {
           "writev",
           "pread64",
           "pwrite64",
-          "recvfrom",
-          "sendto",
-          "recvmsg",
-          "sendmsg",
           "close",
           "lseek",
           "shutdown",
@@ -102,7 +98,6 @@ enum BuiltinProfiles {
           "dup",
           "dup2",
           "dup3",
-          "fcntl",
           "fstat",
           "newfstatat",
           "statx",
@@ -194,26 +189,12 @@ enum BuiltinProfiles {
       {
         "syscall": "kill",
         "action": "allow",
-        "when": [
-          {
-            "arg": 0,
-            "op": "equals",
-            "value": "self"
-          }
-        ],
-        "reason": "signals only to itself (raise, abort)"
+        "reason": "signals to itself (raise, abort); Landlock (ABI 6) scopes signals to the worker, and its own uid refuses any other process"
       },
       {
         "syscall": "tgkill",
         "action": "allow",
-        "when": [
-          {
-            "arg": 0,
-            "op": "equals",
-            "value": "self"
-          }
-        ],
-        "reason": "signals only to its own threads"
+        "reason": "signals to its own threads; Landlock (ABI 6) scopes signals to the worker, and its own uid refuses any other process"
       },
       {
         "syscall": "prctl",
@@ -296,6 +277,140 @@ enum BuiltinProfiles {
           }
         ],
         "reason": "reading (never setting) its own limits"
+      },
+      {
+        "syscall": "fcntl",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 1,
+            "op": "masked-equals",
+            "mask": "LOWER_32_BITS",
+            "value": "F_SETPIPE_SZ"
+          }
+        ],
+        "reason": "no growing its output pipe beyond the 64 KiB the supervisor gave it; compared on the low 32 bits the kernel reads, and listed before the allow rule so that it is checked first (high bits set in the argument do not slip past)"
+      },
+      {
+        "syscall": "fcntl",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 1,
+            "op": "not-equals",
+            "value": "F_SETPIPE_SZ"
+          }
+        ],
+        "reason": "descriptor flags and duplication on descriptors it holds: any command but F_SETPIPE_SZ"
+      },
+      {
+        "syscall": "sendto",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "sendto",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "recvfrom",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "recvfrom",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "sendmsg",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "sendmsg",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "recvmsg",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "recvmsg",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "setsockopt",
+        "action": "errno:EPERM",
+        "reason": "socket buffers and options are fixed by the supervisor (no SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, ...); libraries that tune sockets get an error"
       },
       {
         "syscall": "socket",
@@ -487,7 +602,9 @@ enum BuiltinProfiles {
   },
   "namespaces": [
     "net",
-    "ipc"
+    "ipc",
+    "uts",
+    "mount"
   ],
   "identity": {
     "dropCapabilities": true,
@@ -563,7 +680,7 @@ enum BuiltinProfiles {
       },
       {
         "name": "session-io",
-        "reason": "reading and writing the inherited session socket, output pipes and event fds",
+        "reason": "reading and writing the inherited session socket, output pipe and event fds (send and receive calls are rules: no MSG_OOB)",
         "syscalls": [
           "read",
           "write",
@@ -571,10 +688,6 @@ enum BuiltinProfiles {
           "writev",
           "pread64",
           "pwrite64",
-          "recvfrom",
-          "sendto",
-          "recvmsg",
-          "sendmsg",
           "close",
           "lseek",
           "shutdown",
@@ -610,7 +723,6 @@ enum BuiltinProfiles {
           "dup",
           "dup2",
           "dup3",
-          "fcntl",
           "fstat",
           "newfstatat",
           "statx",
@@ -702,26 +814,12 @@ enum BuiltinProfiles {
       {
         "syscall": "kill",
         "action": "allow",
-        "when": [
-          {
-            "arg": 0,
-            "op": "equals",
-            "value": "self"
-          }
-        ],
-        "reason": "signals only to itself (raise, abort)"
+        "reason": "signals to itself (raise, abort); Landlock (ABI 6) scopes signals to the worker, and its own uid refuses any other process"
       },
       {
         "syscall": "tgkill",
         "action": "allow",
-        "when": [
-          {
-            "arg": 0,
-            "op": "equals",
-            "value": "self"
-          }
-        ],
-        "reason": "signals only to its own threads"
+        "reason": "signals to its own threads; Landlock (ABI 6) scopes signals to the worker, and its own uid refuses any other process"
       },
       {
         "syscall": "prctl",
@@ -804,6 +902,140 @@ enum BuiltinProfiles {
           }
         ],
         "reason": "reading (never setting) its own limits"
+      },
+      {
+        "syscall": "fcntl",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 1,
+            "op": "masked-equals",
+            "mask": "LOWER_32_BITS",
+            "value": "F_SETPIPE_SZ"
+          }
+        ],
+        "reason": "no growing its output pipe beyond the 64 KiB the supervisor gave it; compared on the low 32 bits the kernel reads, and listed before the allow rule so that it is checked first (high bits set in the argument do not slip past)"
+      },
+      {
+        "syscall": "fcntl",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 1,
+            "op": "not-equals",
+            "value": "F_SETPIPE_SZ"
+          }
+        ],
+        "reason": "descriptor flags and duplication on descriptors it holds: any command but F_SETPIPE_SZ"
+      },
+      {
+        "syscall": "sendto",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "sendto",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "recvfrom",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "recvfrom",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "sendmsg",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "sendmsg",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "recvmsg",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "recvmsg",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "setsockopt",
+        "action": "errno:EPERM",
+        "reason": "socket buffers and options are fixed by the supervisor (no SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, ...); libraries that tune sockets get an error"
       },
       {
         "syscall": "socket",
@@ -995,7 +1227,9 @@ enum BuiltinProfiles {
   },
   "namespaces": [
     "net",
-    "ipc"
+    "ipc",
+    "uts",
+    "mount"
   ],
   "identity": {
     "dropCapabilities": true,
@@ -1073,7 +1307,7 @@ enum BuiltinProfiles {
       },
       {
         "name": "session-io",
-        "reason": "reading and writing the inherited session socket, output pipes and event fds",
+        "reason": "reading and writing the inherited session socket, output pipe and event fds (send and receive calls are rules: no MSG_OOB)",
         "syscalls": [
           "read",
           "write",
@@ -1081,10 +1315,6 @@ enum BuiltinProfiles {
           "writev",
           "pread64",
           "pwrite64",
-          "recvfrom",
-          "sendto",
-          "recvmsg",
-          "sendmsg",
           "close",
           "lseek",
           "shutdown",
@@ -1120,7 +1350,6 @@ enum BuiltinProfiles {
           "dup",
           "dup2",
           "dup3",
-          "fcntl",
           "fstat",
           "newfstatat",
           "statx",
@@ -1206,26 +1435,12 @@ enum BuiltinProfiles {
       {
         "syscall": "kill",
         "action": "allow",
-        "when": [
-          {
-            "arg": 0,
-            "op": "equals",
-            "value": "self"
-          }
-        ],
-        "reason": "signals only to itself (raise, abort)"
+        "reason": "signals to itself (raise, abort); Landlock (ABI 6) scopes signals to the worker, and its own uid refuses any other process"
       },
       {
         "syscall": "tgkill",
         "action": "allow",
-        "when": [
-          {
-            "arg": 0,
-            "op": "equals",
-            "value": "self"
-          }
-        ],
-        "reason": "signals only to its own threads"
+        "reason": "signals to its own threads; Landlock (ABI 6) scopes signals to the worker, and its own uid refuses any other process"
       },
       {
         "syscall": "prctl",
@@ -1308,6 +1523,140 @@ enum BuiltinProfiles {
           }
         ],
         "reason": "reading (never setting) its own limits"
+      },
+      {
+        "syscall": "fcntl",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 1,
+            "op": "masked-equals",
+            "mask": "LOWER_32_BITS",
+            "value": "F_SETPIPE_SZ"
+          }
+        ],
+        "reason": "no growing its output pipe beyond the 64 KiB the supervisor gave it; compared on the low 32 bits the kernel reads, and listed before the allow rule so that it is checked first (high bits set in the argument do not slip past)"
+      },
+      {
+        "syscall": "fcntl",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 1,
+            "op": "not-equals",
+            "value": "F_SETPIPE_SZ"
+          }
+        ],
+        "reason": "descriptor flags and duplication on descriptors it holds: any command but F_SETPIPE_SZ"
+      },
+      {
+        "syscall": "sendto",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "sendto",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "recvfrom",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "recvfrom",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 3,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "sendmsg",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "sendmsg",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "recvmsg",
+        "action": "allow",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": 0
+          }
+        ],
+        "reason": "messages on its session socket, without MSG_OOB"
+      },
+      {
+        "syscall": "recvmsg",
+        "action": "errno:EPERM",
+        "when": [
+          {
+            "arg": 2,
+            "op": "masked-equals",
+            "mask": "MSG_OOB",
+            "value": "MSG_OOB"
+          }
+        ],
+        "reason": "no out-of-band data: a known class of Unix socket kernel bugs, and nothing the protocol uses"
+      },
+      {
+        "syscall": "setsockopt",
+        "action": "errno:EPERM",
+        "reason": "socket buffers and options are fixed by the supervisor (no SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, ...); libraries that tune sockets get an error"
       },
       {
         "syscall": "socket",
@@ -1497,7 +1846,9 @@ enum BuiltinProfiles {
   },
   "namespaces": [
     "net",
-    "ipc"
+    "ipc",
+    "uts",
+    "mount"
   ],
   "identity": {
     "dropCapabilities": true,
