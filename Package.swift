@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "PluginWorker",
             dependencies: [
-                "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge", "PluginSystem",
+                "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge", "PluginSystem", "CDescriptorCalls",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -98,10 +98,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "sandboxctl",
-            dependencies: ["SandboxCLI", "PluginWorker", "DemoPlugins", "FaultPlugins", "PluginKit", "PluginSandbox"]
+            dependencies: ["SandboxCLI", "PluginSupervisor", "DemoPlugins", "FaultPlugins", "PluginKit"]
         ),
         .testTarget(name: "SandboxCLITests", dependencies: ["sandboxctl"]),
-        .executableTarget(name: "supervisor-fixture", dependencies: ["PluginSandbox", "PluginWire"], path: "Sources/SupervisorFixture"),
     ],
     swiftLanguageModes: [.v6]
 )

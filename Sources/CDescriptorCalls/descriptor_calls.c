@@ -2,6 +2,7 @@
 #include "descriptor_calls.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -190,4 +191,9 @@ long long psd_descriptor_inode(int fd) {
     struct stat status;
     if (fstat(fd, &status) < 0) return -errno;
     return (long long)status.st_ino;
+}
+
+void psd_line_buffer_stdio(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    setvbuf(stderr, NULL, _IONBF, 0);
 }

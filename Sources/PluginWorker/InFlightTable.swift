@@ -9,7 +9,14 @@ final class InFlightTable: Sendable {
     private struct Entry {
         let what: String
         let started: ContinuousClock.Instant
-        let task: UnsafeCurrentTask?
+        let task: TaskHandle?
+    }
+
+    /// The running call's task, for cancelling it.
+    private struct TaskHandle: @unchecked Sendable {
+        // @unchecked: the handle is only used while its entry exists, which is while the task runs
+        // `body` (the entry is removed before `running` returns), and `cancel()` is thread-safe.
+        let task: UnsafeCurrentTask
     }
 
     private let entries = Mutex<[UInt64: Entry]>([:])
@@ -19,7 +26,8 @@ final class InFlightTable: Sendable {
     func running(_ id: UInt64, what: String, _ body: () async -> Void) async {
         withUnsafeCurrentTask { task in
             // The task handle is only used while the entry exists, which is while `body` runs.
-            entries.withLock { $0[id] = Entry(what: what, started: .now, task: task) }
+            let handle = task.map(TaskHandle.init)
+            entries.withLock { $0[id] = Entry(what: what, started: .now, task: handle) }
         }
         defer { _ = entries.withLock { $0.removeValue(forKey: id) } }
         await body()
@@ -28,7 +36,7 @@ final class InFlightTable: Sendable {
     /// Cancels call `id` if it is still running (on the executor thread, so the call cannot end
     /// while it is being cancelled).
     func cancel(_ id: UInt64) {
-        entries.withLock { $0[id]?.task?.cancel() }
+        entries.withLock { $0[id]?.task?.task.cancel() }
     }
 
     /// The longest-running call, as a heartbeat answer reports it.

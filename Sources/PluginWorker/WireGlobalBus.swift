@@ -21,7 +21,7 @@ struct WireGlobalBus: GlobalBusAccess {
         if let error = result.error { throw error.runtimeError(name: E.wireName, identifier: identifier) }
         let final = try result.payload.map { try $0.decode(E.self) } ?? event
         return EventEnvelope(payload: final, identifier: identifier, stopped: result.stopped, handlerCount: result.handled,
-                             payloadReplaced: result.payload != nil)
+                             isPayloadReplaced: result.payload != nil)
     }
 
     func request<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response {

@@ -2,8 +2,8 @@ import Foundation
 import PluginKit
 import PluginWire
 
-extension WorkerMain {
-    /// Warms, in the host before it forks its zygote, what every worker does first: encoding and
+extension WorkerRuntime {
+    /// Warms, in the zygote before it forks any worker, what every worker does first: encoding and
     /// decoding each message kind and the settings. Protocol-conformance lookups and metadata are
     /// then cached in memory every worker inherits copy-on-write, instead of paid per worker.
     ///

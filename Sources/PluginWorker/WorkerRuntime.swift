@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CDescriptorCalls
 import Foundation
 import PluginKit
 import PluginSandbox
@@ -26,8 +27,9 @@ public enum WorkerRuntime {
         catalog: SessionPluginCatalog,
         contextFactory: @escaping @Sendable (SessionID) -> ContextValues = { _ in ContextValues() }
     ) -> Never {
-        setvbuf(stdout, nil, _IOLBF, 0)
-        setvbuf(stderr, nil, _IONBF, 0)
+        // stdout line-buffered, stderr unbuffered: a `print` reaches the session's log when its line
+        // ends, and survives a crash.
+        psd_line_buffer_stdio()
         ProcessTitle.set(context.sessionID.map { "sandbox-worker \($0)" } ?? "sandbox-worker (spare)")
         let executor: WorkerExecutor
         do {
@@ -63,3 +65,4 @@ public enum WorkerRuntime {
 enum WorkerBuild {
     static let fingerprint = "PluginSandbox protocol \(ProtocolVersion.current)"
 }
+

@@ -5,18 +5,23 @@ import PluginSandbox
 import PluginSupervisor
 import PluginWire
 
-/// A running supervisor: the plugin runtime with sandboxed sessions, for `serve` and `demo`.
+/// A running supervisor: the plugin runtime with sandboxed sessions, for `serve`, `demo` and `soak`.
 struct Daemon {
     let runtime: PluginRuntime
     let host: SandboxedSessionHost
     let description: SandboxHost
 
-    static func start(_ description: SandboxHost, settings: RuntimeSettings = RuntimeSettings(), logger: Logger) async throws -> Daemon {
-        let sessionHost = try SandboxedSessionHost(spawner: WorkerSpawner(), profiles: description.profile, logger: logger)
-        let runtime = try await PluginRuntime(
-            globalPlugins: description.globalPlugins(), sessionPlugins: description.sessionPlugins,
-            settings: settings, host: sessionHost, logger: logger)
-        return Daemon(runtime: runtime, host: sessionHost, description: description)
+    /// Runs `body` with a runtime whose sessions are sandboxed, the host's service running beside it;
+    /// disposes every session and stops the service when `body` ends.
+    static func with<Result: Sendable>(
+        _ description: SandboxHost, settings: RuntimeSettings = RuntimeSettings(), logger: Logger,
+        _ body: (Daemon) async throws -> Result
+    ) async throws -> Result {
+        var sandbox = description.sandbox
+        sandbox.configuration.logger = logger
+        return try await sandbox.withRuntime(globalPlugins: description.globalPlugins(), settings: settings) { runtime, host in
+            try await body(Daemon(runtime: runtime, host: host, description: description))
+        }
     }
 
     /// The control service's hooks for this runtime.
@@ -58,6 +63,11 @@ struct Daemon {
                     ])
                 }
                 return .object(result)
+            },
+            dispose: { id in
+                guard let session = runtime.session(SessionID(id)) else { throw ControlFailure.unknownSession(id) }
+                try await session.dispose()
+                return .disposed
             },
             doctor: { profile in Self.doctorReport(profile) })
     }

@@ -30,82 +30,82 @@ struct DemoCommand: AsyncParsableCommand {
         let host = try SandboxHost.shared
         let logger = Logger(label: "demo") { _ in SwiftLogNoOpLogHandler() }
         let story = DemoStory()
-        let daemon = try await Daemon.start(host, logger: logger)
-        let runtime = daemon.runtime
-        runtime.globalBus.on(SessionCrashed.self) { envelope in story.crashed(envelope.payload) }
-        runtime.globalBus.on(DocumentOpened.self, priority: .lowest) { envelope in
-            let opened = envelope.payload
-            say("   ↳ global bus: \(opened.session) opened \(opened.title), numbered #\(opened.auditNumber ?? 0) by the audit plugin")
-        }
+        try await Daemon.with(host, logger: logger) { daemon in
+            let runtime = daemon.runtime
+            runtime.globalBus.on(SessionCrashed.self) { envelope in story.crashed(envelope.payload) }
+            runtime.globalBus.on(DocumentOpened.self, priority: .lowest) { envelope in
+                let opened = envelope.payload
+                say("   ↳ global bus: \(opened.session) opened \(opened.title), numbered #\(opened.auditNumber ?? 0) by the audit plugin")
+            }
 
-        say("supervisor pid \(getpid()) · spawner \((try? WorkerSpawner())?.mode.description ?? "unavailable") · global plugins \(runtime.attachedPlugins.map(\.rawValue).sorted())")
-        var opened: [PluginSession] = []
-        for index in 1...sessions {
-            var settings = RuntimeSettings()
-            settings.plugins["editor"] = PluginConfig(enabled: true, config: ["title": .string("doc-\(index).md")])
-            let started = ContinuousClock.now
-            let session = try await runtime.createSession(id: SessionID("doc-\(index)"), settings: settings)
-            let summary = daemon.host.supervisor.session(session.id.rawValue)?.summary
-            say("session \(session.id) · pid \(summary?.pid ?? 0) · ready in \(milliseconds(ContinuousClock.now - started)) · plugins \(await session.attachedPlugins.map(\.rawValue).sorted())")
-            opened.append(session)
-        }
-        if let layers = daemon.host.supervisor.sessions.first?.summary.sandboxLayers, !layers.isEmpty {
-            say("confinement: \(layers.joined(separator: " · "))")
-        }
+            say("supervisor pid \(getpid()) · spawner \((try? WorkerSpawner())?.mode.description ?? "unavailable") · global plugins \(runtime.attachedPlugins.map(\.rawValue).sorted())")
+            var opened: [PluginSession] = []
+            for index in 1...sessions {
+                var settings = RuntimeSettings()
+                settings.plugins["editor"] = PluginConfig(enabled: true, config: ["title": .string("doc-\(index).md")])
+                let started = ContinuousClock.now
+                let session = try await runtime.createSession(id: SessionID("doc-\(index)"), settings: settings)
+                let summary = daemon.host.summary(of: session.id)
+                say("session \(session.id) · pid \(summary?.pid ?? 0) · ready in \(milliseconds(ContinuousClock.now - started)) · plugins \(await session.attachedPlugins.map(\.rawValue).sorted())")
+                opened.append(session)
+            }
+            if let layers = daemon.host.summaries(includingEnded: false).first?.sandboxLayers, !layers.isEmpty {
+                say("confinement: \(layers.joined(separator: " · "))")
+            }
 
-        say("\n1. session → global: each editor announced its document (above); requests go the other way")
-        for session in opened {
-            let answer = try await session.request(WordCountRequest(text: "three little words"))
-            say("   \(session.id): word count request answered in its worker → \(answer)")
-        }
+            say("\n1. session → global: each editor announced its document (above); requests go the other way")
+            for session in opened {
+                let answer = try await session.request(WordCountRequest(text: "three little words"))
+                say("   \(session.id): word count request answered in its worker → \(answer)")
+            }
 
-        say("\n2. global → all sessions: the theme service broadcasts ThemeChanged(dark)")
-        guard let theme: ThemeService = runtime.globalRegistry.maybeResolve("theme.service") else {
-            throw ExitCode.failure
-        }
-        for (id, delivery) in await theme.setTheme("dark").sorted(by: { $0.key < $1.key }) {
-            say("   \(id): \(describe(delivery))")
-        }
+            say("\n2. global → all sessions: the theme service broadcasts ThemeChanged(dark)")
+            guard let theme: ThemeService = runtime.globalRegistry.maybeResolve("theme.service") else {
+                throw ExitCode.failure
+            }
+            for (id, delivery) in await theme.setTheme("dark").sorted(by: { $0.key < $1.key }) {
+                say("   \(id): \(describe(delivery))")
+            }
 
-        let victim = opened[1]
-        say("\n3. fault: \(victim.id)'s fault plugin runs `\(fault)`")
-        var refused = false
-        do {
-            _ = try await victim.emit(InjectFault(kind: fault))
-            refused = true
-            say("   the fault ran and changed nothing the sandbox allows")
-        } catch let error as SessionError {
-            say("   the emitter got: \(error)")
-        } catch {
-            refused = true
-            say("   refused by the sandbox, the plugin's handler failed: \(error)")
-        }
-        let crash = refused ? nil : await story.waitForCrash()
-        if !refused {
-            say("   SessionCrashed on the global bus: \(crash.map { "\($0.sessionID): \($0.cause)" } ?? "none")")
-        }
+            let victim = opened[1]
+            say("\n3. fault: \(victim.id)'s fault plugin runs `\(fault)`")
+            var refused = false
+            do {
+                _ = try await victim.emit(InjectFault(kind: fault))
+                refused = true
+                say("   the fault ran and changed nothing the sandbox allows")
+            } catch let error as SessionError {
+                say("   the emitter got: \(error)")
+            } catch {
+                refused = true
+                say("   refused by the sandbox, the plugin's handler failed: \(error)")
+            }
+            let crash = refused ? nil : await story.waitForCrash()
+            if !refused {
+                say("   SessionCrashed on the global bus: \(crash.map { "\($0.sessionID): \($0.cause)" } ?? "none")")
+            }
 
-        say("\n4. everyone else keeps working: broadcast ThemeChanged(light)")
-        let results = await theme.setTheme("light")
-        for (id, delivery) in results.sorted(by: { $0.key < $1.key }) {
-            say("   \(id): \(describe(delivery))")
-        }
-        var healthy = 0
-        for session in opened where session.id != victim.id {
-            let seen = try await session.request(CurrentThemeRequest())
-            say("   \(session.id) reports theme \(seen)")
-            if seen == "light" { healthy += 1 }
-        }
-        let live = runtime.sessions.map(\.id.rawValue)
-        say("   live sessions: \(live.joined(separator: ", "))")
+            say("\n4. everyone else keeps working: broadcast ThemeChanged(light)")
+            let results = await theme.setTheme("light")
+            for (id, delivery) in results.sorted(by: { $0.key < $1.key }) {
+                say("   \(id): \(describe(delivery))")
+            }
+            var healthy = 0
+            for session in opened where session.id != victim.id {
+                let seen = try await session.request(CurrentThemeRequest())
+                say("   \(session.id) reports theme \(seen)")
+                if seen == "light" { healthy += 1 }
+            }
+            let live = runtime.sessions.map(\.id.rawValue)
+            say("   live sessions: \(live.joined(separator: ", "))")
 
-        await runtime.dispose()
-        await daemon.host.supervisor.shutdown()
-        let others = sessions - 1
-        let contained = refused ? live.contains(victim.id.rawValue) : (crash != nil && !live.contains(victim.id.rawValue))
-        let survived = contained && healthy == others && results.filter({ $0.key != victim.id }).count == others
-        say(survived ? "\nthe fault was contained: \(healthy) of \(others) other sessions kept every message" : "\nthe story did not hold")
-        if !survived { throw ExitCode.failure }
+            await runtime.dispose()
+            let others = sessions - 1
+            let contained = refused ? live.contains(victim.id.rawValue) : (crash != nil && !live.contains(victim.id.rawValue))
+            let survived = contained && healthy == others && results.filter({ $0.key != victim.id }).count == others
+            say(survived ? "\nthe fault was contained: \(healthy) of \(others) other sessions kept every message" : "\nthe story did not hold")
+            if !survived { throw ExitCode.failure }
+        }
     }
 
     private func describe(_ delivery: SessionDelivery<ThemeChanged>) -> String {

@@ -3,28 +3,29 @@ import PluginSandbox
 import PluginSupervisor
 import Synchronization
 
-/// What a host program embeds the CLI with: its plugins, and how it finds sandbox profiles.
+/// What a host program embeds the CLI with: its global plugins, and the sandbox its `main` bootstrapped
+/// (which carries the session plugins and the configuration, profiles included).
 public struct SandboxHost: Sendable {
     /// The program's name in help and messages.
     public var name: String
     /// Builds the global plugins (trusted, in the supervisor).
     public var globalPlugins: @Sendable () -> [any GlobalPlugin]
-    /// The session plugins (run in confined workers).
-    public var sessionPlugins: SessionPluginCatalog
-    /// Resolves a profile name or path (nil: the default profile).
-    public var profile: @Sendable (String?) throws -> SandboxProfile
+    /// The sandbox from `Sandbox.bootstrap` (session plugins, profiles, limits).
+    public var sandbox: Sandbox
 
     /// Creates a host description.
-    public init(
-        name: String,
-        globalPlugins: @escaping @Sendable () -> [any GlobalPlugin],
-        sessionPlugins: SessionPluginCatalog,
-        profile: @escaping @Sendable (String?) throws -> SandboxProfile
-    ) {
+    public init(name: String, globalPlugins: @escaping @Sendable () -> [any GlobalPlugin], sandbox: Sandbox) {
         self.name = name
         self.globalPlugins = globalPlugins
-        self.sessionPlugins = sessionPlugins
-        self.profile = profile
+        self.sandbox = sandbox
+    }
+
+    /// The session plugins workers offer.
+    public var sessionPlugins: SessionPluginCatalog { sandbox.sessionPlugins }
+
+    /// Resolves a profile name (nil: the catalog's default).
+    public func profile(_ name: String?) throws -> SandboxProfile {
+        try sandbox.configuration.profiles.profile(named: name)
     }
 
     private static let current = Mutex<SandboxHost?>(nil)

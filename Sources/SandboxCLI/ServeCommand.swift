@@ -49,22 +49,25 @@ struct ServeCommand: AsyncParsableCommand {
             printError("profile \(profile): \(error)")
             throw ExitStatus.failed
         }
-        let daemon = try await Daemon.start(host, settings: initial, logger: logger)
-        var hooks = daemon.hooks
-        hooks.defaultProfile = profile
-        let server: ControlServer
-        do {
-            server = try daemon.host.supervisor.serveControl(at: socket.path, service: ControlService(supervisor: daemon.host.supervisor, hooks: hooks))
-        } catch {
-            printError("cannot listen on \(socket.path): \(error)")
-            throw ExitStatus.failed
+        try await Daemon.with(host, settings: initial, logger: logger) { daemon in
+            var hooks = daemon.hooks
+            hooks.defaultProfile = profile
+            let server: ControlServer
+            do {
+                server = try await daemon.host.openControlSocket(at: socket.path)
+            } catch {
+                printError("\(error)")
+                throw ExitStatus.failed
+            }
+            let service = ControlService(host: daemon.host, hooks: hooks)
+            logger.info("supervisor listening", metadata: ["socket": "\(socket.path)", "pid": "\(getpid())"])
+            await withDiscardingTaskGroup { group in
+                group.addTask { await server.run { request, _, reply in await service.handle(request, reply: reply) } }
+                let signal = await Self.waitForTermination()
+                logger.notice("shutting down", metadata: ["signal": "\(signal)"])
+                await server.close()
+            }
         }
-        logger.info("supervisor listening", metadata: ["socket": "\(socket.path)", "pid": "\(getpid())"])
-        let signal = await Self.waitForTermination()
-        logger.notice("shutting down", metadata: ["signal": "\(signal)"])
-        server.close()
-        await daemon.runtime.dispose()
-        await daemon.host.supervisor.shutdown()
         logger.info("every session disposed; bye")
     }
 

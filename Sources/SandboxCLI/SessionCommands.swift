@@ -50,7 +50,7 @@ struct ListCommand: ParsableCommand {
 
 func renderSessions(_ summaries: [SessionSummary]) -> String {
     table(["ID", "PID", "STATE", "UPTIME", "RSS", "CPU", "IN", "OUT", "RESTARTS", "LAST CAUSE"], summaries.map { summary in
-        [summary.id, summary.pid.map(String.init) ?? "-", summary.state, String(format: "%.1fs", summary.uptimeSeconds),
+        [summary.id, summary.pid.map(String.init) ?? "-", summary.state, String(format: "%.1fs", Date().timeIntervalSince(summary.startedAt)),
          summary.residentBytes.map { "\($0 >> 20)M" } ?? "-", summary.cpuSeconds.map { String(format: "%.2fs", $0) } ?? "-",
          "\(summary.eventsIn)", "\(summary.eventsOut)", "\(summary.restarts)", summary.lastCause?.description ?? "-"]
     })

@@ -29,72 +29,72 @@ struct SoakCommand: AsyncParsableCommand {
 
     func run() async throws {
         let host = try SandboxHost.shared
-        let daemon = try await Daemon.start(host, logger: Logger(label: "soak") { _ in SwiftLogNoOpLogHandler() })
-        let runtime = daemon.runtime
-        var generator = SeededGenerator(seed: seed)
-        var spawnTimes: [Double] = []
-        var roundTrips: [Double] = []
-        var serial = 0
-        func spawn() async throws -> PluginSession {
-            serial += 1
-            let start = ContinuousClock.now
-            let session = try await runtime.createSession(id: SessionID("soak-\(serial)"))
-            spawnTimes.append(Self.milliseconds(ContinuousClock.now - start))
-            return session
-        }
-        var live: [SessionID: (session: PluginSession, firstTick: Int)] = [:]
-        var sequence = 0
-        for _ in 0..<sessions {
-            let session = try await spawn()
-            live[session.id] = (session, sequence + 1)
-        }
-        let rssStart = ProcessSample.read(pid: getpid())?.residentBytes ?? 0
-        var faultsInjected = 0, sessionsLost = 0, messagesLost = 0, disorder = 0, unexpectedDeaths = 0
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        var nextFault = ContinuousClock.now
-        while ContinuousClock.now < deadline {
-            sequence += 1
-            let results = await runtime.context.sessions.emit(SoakTick(sequence: sequence))
-            for (id, delivery) in results {
-                if case .failed = delivery, live[id] != nil { unexpectedDeaths += 1 }
-            }
-            if let target = live.values.randomElement(using: &generator)?.session {
+        try await Daemon.with(host, logger: Logger(label: "soak") { _ in SwiftLogNoOpLogHandler() }) { daemon in
+            let runtime = daemon.runtime
+            var generator = SeededGenerator(seed: seed)
+            var spawnTimes: [Double] = []
+            var roundTrips: [Double] = []
+            var serial = 0
+            func spawn() async throws -> PluginSession {
+                serial += 1
                 let start = ContinuousClock.now
-                _ = try? await target.request(SoakReport())
-                roundTrips.append(Self.milliseconds(ContinuousClock.now - start))
+                let session = try await runtime.createSession(id: SessionID("soak-\(serial)"))
+                spawnTimes.append(Self.milliseconds(ContinuousClock.now - start))
+                return session
             }
-            if ContinuousClock.now >= nextFault, let victim = live.keys.sorted().randomElement(using: &generator), let entry = live[victim] {
-                nextFault = ContinuousClock.now + .milliseconds(Int64(1000 / max(faultRate, 0.01)))
-                let fault = Self.faults.randomElement(using: &generator) ?? "segfault"
-                live[victim] = nil
-                faultsInjected += 1
-                _ = try? await entry.session.emit(InjectFault(kind: fault))
-                sessionsLost += 1
-                let replacement = try await spawn()
-                live[replacement.id] = (replacement, sequence + 1)
+            var live: [SessionID: (session: PluginSession, firstTick: Int)] = [:]
+            var sequence = 0
+            for _ in 0..<sessions {
+                let session = try await spawn()
+                live[session.id] = (session, sequence + 1)
             }
+            let rssStart = ProcessSample.read(pid: getpid())?.residentBytes ?? 0
+            var faultsInjected = 0, sessionsLost = 0, messagesLost = 0, disorder = 0, unexpectedDeaths = 0
+            let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+            var nextFault = ContinuousClock.now
+            while ContinuousClock.now < deadline {
+                sequence += 1
+                let results = await runtime.context.sessions.emit(SoakTick(sequence: sequence))
+                for (id, delivery) in results {
+                    if case .failed = delivery, live[id] != nil { unexpectedDeaths += 1 }
+                }
+                if let target = live.values.randomElement(using: &generator)?.session {
+                    let start = ContinuousClock.now
+                    _ = try? await target.request(SoakReport())
+                    roundTrips.append(Self.milliseconds(ContinuousClock.now - start))
+                }
+                if ContinuousClock.now >= nextFault, let victim = live.keys.sorted().randomElement(using: &generator), let entry = live[victim] {
+                    nextFault = ContinuousClock.now + .milliseconds(Int64(1000 / max(faultRate, 0.01)))
+                    let fault = Self.faults.randomElement(using: &generator) ?? "segfault"
+                    live[victim] = nil
+                    faultsInjected += 1
+                    _ = try? await entry.session.emit(InjectFault(kind: fault))
+                    sessionsLost += 1
+                    let replacement = try await spawn()
+                    live[replacement.id] = (replacement, sequence + 1)
+                }
+            }
+            // Every live session must have seen every tick since it joined, once and in order.
+            for (_, entry) in live {
+                let report = try await entry.session.request(SoakReport())
+                let expected = sequence - entry.firstTick + 1
+                messagesLost += max(0, expected - report[0])
+                disorder += report[2]
+            }
+            let rssEnd = ProcessSample.read(pid: getpid())?.residentBytes ?? 0
+            await runtime.dispose()
+            say("soak: \(sessions) sessions, \(String(format: "%.0f", seconds)) s, seed \(seed)")
+            say("ticks broadcast:       \(sequence)")
+            say("faults injected:       \(faultsInjected)")
+            say("sessions lost:         \(sessionsLost) (all to injected faults)")
+            say("unexpected deaths:     \(unexpectedDeaths)")
+            say("messages lost:         \(messagesLost)")
+            say("out of order:          \(disorder)")
+            say("supervisor RSS:        \(rssStart >> 20) → \(rssEnd >> 20) MiB")
+            say("spawn under fault:     p50 \(Self.percentile(spawnTimes, 50)) ms · p99 \(Self.percentile(spawnTimes, 99)) ms")
+            say("round trip under fault: p50 \(Self.percentile(roundTrips, 50)) ms · p99 \(Self.percentile(roundTrips, 99)) ms")
+            if messagesLost != 0 || disorder != 0 || unexpectedDeaths != 0 { throw ExitCode.failure }
         }
-        // Every live session must have seen every tick since it joined, once and in order.
-        for (_, entry) in live {
-            let report = try await entry.session.request(SoakReport())
-            let expected = sequence - entry.firstTick + 1
-            messagesLost += max(0, expected - report[0])
-            disorder += report[2]
-        }
-        let rssEnd = ProcessSample.read(pid: getpid())?.residentBytes ?? 0
-        await runtime.dispose()
-        await daemon.host.supervisor.shutdown()
-        say("soak: \(sessions) sessions, \(String(format: "%.0f", seconds)) s, seed \(seed)")
-        say("ticks broadcast:       \(sequence)")
-        say("faults injected:       \(faultsInjected)")
-        say("sessions lost:         \(sessionsLost) (all to injected faults)")
-        say("unexpected deaths:     \(unexpectedDeaths)")
-        say("messages lost:         \(messagesLost)")
-        say("out of order:          \(disorder)")
-        say("supervisor RSS:        \(rssStart >> 20) → \(rssEnd >> 20) MiB")
-        say("spawn under fault:     p50 \(Self.percentile(spawnTimes, 50)) ms · p99 \(Self.percentile(spawnTimes, 99)) ms")
-        say("round trip under fault: p50 \(Self.percentile(roundTrips, 50)) ms · p99 \(Self.percentile(roundTrips, 99)) ms")
-        if messagesLost != 0 || disorder != 0 || unexpectedDeaths != 0 { throw ExitCode.failure }
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

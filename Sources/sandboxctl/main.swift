@@ -2,20 +2,9 @@
 import DemoPlugins
 import FaultPlugins
 import PluginKit
-import PluginSandbox
-import PluginWorker
+import PluginSupervisor
 import SandboxCLI
 
-let host = SandboxHost(
-    name: "sandboxctl",
-    globalPlugins: { [ThemePlugin(), AuditPlugin()] },
-    sessionPlugins: SessionPluginCatalog(DemoCatalog.sessionPlugins + FaultCatalog.sessionPlugins),
-    profile: { name in try SandboxProfile.named(name ?? "default") })
-
-// First statement that matters: a worker is confined here and never returns; the host forks its
-// zygote while still single-threaded.
-WorkerMain.preload()
-WorkerBootstrap.start { context in
-    WorkerMain.run(context, catalog: host.sessionPlugins)
-}
-SandboxCLI.run(host: host)
+// First statement: in a worker or the zygote this never returns; in the host it starts the zygote.
+let sandbox = Sandbox.bootstrap(sessionPlugins: SessionPluginCatalog(DemoCatalog.sessionPlugins + FaultCatalog.sessionPlugins))
+SandboxCLI.run(host: SandboxHost(name: "sandboxctl", globalPlugins: { [ThemePlugin(), AuditPlugin()] }, sandbox: sandbox))

@@ -1,7 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DemoPlugins
+import FaultPlugins
 import Foundation
+import Logging
+import PluginKit
 import PluginSandbox
 import PluginWire
 import Synchronization
@@ -24,29 +28,35 @@ enum BuiltProduct {
     }
 }
 
-/// A global scope for tests: `Bump` adds one to `n`, `Halt` stops the cascade, `Fail` throws.
-final class TestRouter: GlobalRouter {
-    struct Failure: Error, CustomStringConvertible { var description: String }
-    let seen = Mutex<[String]>([])
+/// A sandbox for tests: real confined workers, exec'd from the built `sandboxctl` (the reference
+/// host, whose catalog holds the demo and fault plugins), with test-friendly limits.
+enum TestSandbox {
+    static let catalog = SessionPluginCatalog(DemoCatalog.sessionPlugins + FaultCatalog.sessionPlugins)
 
-    func emit(event: String, payload: JSONValue, identifier: String?, from sessionID: String) async throws -> EmitOutcome {
-        seen.withLock { $0.append("\(sessionID):\(event)") }
-        switch event {
-        case "Bump":
-            guard case .object(var fields) = payload, case .int(let n)? = fields["n"] else { return (payload, false, 1, false) }
-            fields["n"] = .int(n + 1)
-            return (.object(fields), false, 1, true)
-        case "Halt":
-            return (payload, true, 1, false)
-        case "Fail":
-            throw Failure(description: "global handler refused \(payload)")
-        default:
-            return (payload, false, 0, false)
-        }
+    static func configuration(
+        limits: (@Sendable (SandboxProfile) -> WorkerLimits)? = nil,
+        spares: Int = 0,
+        _ adjust: (inout SandboxConfiguration) -> Void = { _ in }
+    ) throws -> SandboxConfiguration {
+        var configuration = SandboxConfiguration()
+        configuration.workerExecutable = try BuiltProduct.path("sandboxctl")
+        configuration.spawnMode = .exec
+        configuration.sparesPerProfile = spares
+        if let limits { configuration.limits = limits }
+        adjust(&configuration)
+        return configuration
     }
 
-    func request(name: String, payload: JSONValue, identifier: String?, optional: Bool, from sessionID: String) async throws -> JSONValue? {
-        .object(["answeredFor": .string(sessionID)])
+    /// A runtime with the demo global plugins (plus `extraGlobal`) over sandboxed sessions, its
+    /// host's service running beside `body`; everything is disposed after.
+    static func withRuntime<Result: Sendable>(
+        extraGlobal: [any GlobalPlugin] = [],
+        settings: RuntimeSettings = RuntimeSettings(),
+        configuration: SandboxConfiguration? = nil,
+        _ body: (PluginRuntime, SandboxedSessionHost) async throws -> Result
+    ) async throws -> Result {
+        let sandbox = Sandbox(sessionPlugins: catalog, configuration: try configuration ?? Self.configuration())
+        return try await sandbox.withRuntime(globalPlugins: [ThemePlugin(), AuditPlugin()] + extraGlobal, settings: settings, body)
     }
 }
 
@@ -56,7 +66,7 @@ final class LifecycleLog: Sendable {
 
     func record(_ change: SessionLifecycle) { changes.withLock { $0.append(change) } }
 
-    func waitFor(_ predicate: (SessionLifecycle) -> Bool, timeout: Duration = .seconds(5)) async -> SessionLifecycle? {
+    func waitFor(_ predicate: (SessionLifecycle) -> Bool, timeout: Duration = .seconds(10)) async -> SessionLifecycle? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let match = changes.withLock({ $0.first(where: predicate) }) { return match }
@@ -64,24 +74,4 @@ final class LifecycleLog: Sendable {
         }
         return nil
     }
-}
-
-extension XCTestCase {
-    /// A supervisor spawning the fixture worker in exec mode with tight, test-friendly limits.
-    func makeFixtureSupervisor(
-        limits: WorkerLimits = WorkerLimits(heartbeatInterval: .milliseconds(100), heartbeatTimeout: .seconds(2), requestTimeout: .seconds(5)),
-        environment: [String: String] = [:],
-        log: LifecycleLog = LifecycleLog()
-    ) throws -> Supervisor {
-        let spawner = try WorkerSpawner(mode: .exec, executable: try BuiltProduct.path("supervisor-fixture"))
-        return try Supervisor(configuration: .init(
-            spawner: spawner,
-            router: TestRouter(),
-            limits: { _ in limits },
-            healthInterval: .milliseconds(20),
-            lifecycle: { log.record($0) },
-            workerEnvironment: environment))
-    }
-
-    var fixtureProfile: SandboxProfile { SandboxProfile(name: "fixture") }
 }

@@ -13,194 +13,179 @@ import XCTest
 /// The plugin runtime with sessions in real confined worker processes (the built `sandboxctl`,
 /// spawned in exec mode under the default profile): plugin_kit's semantics across the boundary.
 final class SandboxedRuntimeTests: XCTestCase {
-    private func makeRuntime(extraGlobal: [any GlobalPlugin] = []) async throws -> (PluginRuntime, SandboxedSessionHost) {
-        let spawner = try WorkerSpawner(mode: .exec, executable: try BuiltProduct.path("sandboxctl"))
-        let host = try SandboxedSessionHost(spawner: spawner, profiles: { try SandboxProfile.named($0 ?? "default") })
-        let runtime = try await PluginRuntime(
-            globalPlugins: [ThemePlugin(), AuditPlugin()] + extraGlobal,
-            sessionPlugins: SessionPluginCatalog(DemoCatalog.sessionPlugins + FaultCatalog.sessionPlugins),
-            host: host)
-        return (runtime, host)
-    }
-
-    private func finish(_ runtime: PluginRuntime, _ host: SandboxedSessionHost) async {
-        await runtime.dispose()
-        await host.supervisor.shutdown()
-    }
-
     func testTwoSessions_staySealed() async throws {
-        let (runtime, host) = try await makeRuntime()
-        let first = try await runtime.createSession(id: "a")
-        let second = try await runtime.createSession(id: "b")
-        try await first.emit(ThemeChanged(theme: "only-a"))
-        let themeA = try await first.request(CurrentThemeRequest())
-        let themeB = try await second.request(CurrentThemeRequest())
-        XCTAssertEqual(themeA, "only-a")
-        XCTAssertEqual(themeB, "default", "an event into one session's bus must not reach another")
-        XCTAssertNotEqual(host.supervisor.session("a")?.pid, host.supervisor.session("b")?.pid)
-        await finish(runtime, host)
+        try await TestSandbox.withRuntime { runtime, host in
+            let first = try await runtime.createSession(id: "a")
+            let second = try await runtime.createSession(id: "b")
+            try await first.emit(ThemeChanged(theme: "only-a"))
+            let themeA = try await first.request(CurrentThemeRequest())
+            let themeB = try await second.request(CurrentThemeRequest())
+            XCTAssertEqual(themeA, "only-a")
+            XCTAssertEqual(themeB, "default", "an event into one session's bus must not reach another")
+            XCTAssertNotEqual(host.supervisor.session("a")?.pid, host.supervisor.session("b")?.pid)
+        }
     }
 
     func testSessionToGlobalEmit_mutationIsVisibleInTheWorker() async throws {
-        let (runtime, host) = try await makeRuntime()
-        let first = try await runtime.createSession(id: "a")
-        let second = try await runtime.createSession(id: "b")
-        let numbers = [try await first.request(AuditNumberRequest()), try await second.request(AuditNumberRequest())]
-        XCTAssertEqual(numbers.sorted(), [1, 2], "the global audit handler's mutation comes back to each worker")
-        await finish(runtime, host)
+        try await TestSandbox.withRuntime { runtime, host in
+            let first = try await runtime.createSession(id: "a")
+            let second = try await runtime.createSession(id: "b")
+            let numbers = [try await first.request(AuditNumberRequest()), try await second.request(AuditNumberRequest())]
+            XCTAssertEqual(numbers.sorted(), [1, 2], "the global audit handler's mutation comes back to each worker")
+        }
     }
 
     func testBroadcast_reachesEverySessionAndReportsEach() async throws {
-        let (runtime, host) = try await makeRuntime()
-        for id in ["a", "b", "c"] { _ = try await runtime.createSession(id: SessionID(id)) }
-        let results = await runtime.context.sessions.emit(ThemeChanged(theme: "dark"))
-        XCTAssertEqual(Set(results.keys.map(\.rawValue)), ["a", "b", "c"])
-        for (_, delivery) in results { XCTAssertEqual(delivery.envelope?.payload.theme, "dark") }
-        for session in runtime.sessions {
-            let theme = try await session.request(CurrentThemeRequest())
-            XCTAssertEqual(theme, "dark")
+        try await TestSandbox.withRuntime { runtime, host in
+            for id in ["a", "b", "c"] { _ = try await runtime.createSession(id: SessionID(id)) }
+            let results = await runtime.context.sessions.emit(ThemeChanged(theme: "dark"))
+            XCTAssertEqual(Set(results.keys.map(\.rawValue)), ["a", "b", "c"])
+            for (_, delivery) in results { XCTAssertEqual(delivery.envelope?.payload.theme, "dark") }
+            for session in runtime.sessions {
+                let theme = try await session.request(CurrentThemeRequest())
+                XCTAssertEqual(theme, "dark")
+            }
         }
-        await finish(runtime, host)
     }
 
     func testRequestNotWired_crossesAsTheRuntimesOwnError() async throws {
         struct Unknown: WireRequest { typealias Response = Int }
-        let (runtime, host) = try await makeRuntime()
-        let session = try await runtime.createSession(id: "a")
-        do {
-            _ = try await session.request(Unknown())
-            XCTFail("expected RequestNotWired")
-        } catch let error as RequestNotWired {
-            XCTAssertEqual(error.request, "Unknown")
+        try await TestSandbox.withRuntime { runtime, host in
+            let session = try await runtime.createSession(id: "a")
+            do {
+                _ = try await session.request(Unknown())
+                XCTFail("expected RequestNotWired")
+            } catch let error as RequestNotWired {
+                XCTAssertEqual(error.request, "Unknown")
+            }
         }
-        await finish(runtime, host)
     }
 
     func testSettingsToggle_reconcilesInsideTheWorkers() async throws {
-        let (runtime, host) = try await makeRuntime()
-        let session = try await runtime.createSession(id: "a")
-        let before = await session.attachedPlugins
-        XCTAssertEqual(before, ["editor", "fault"])
-        var settings = runtime.settings
-        settings.plugins["fault"] = PluginConfig(enabled: false)
-        let reports = try await runtime.updateSettings(settings)
-        XCTAssertEqual(reports["a"]?.detached, ["fault"])
-        let after = await session.attachedPlugins
-        XCTAssertEqual(after, ["editor"])
-        do {
-            _ = try await session.emit(InjectFault(kind: "segfault"))
-        } catch {
-            XCTFail("the detached fault plugin must not handle anything: \(error)")
+        try await TestSandbox.withRuntime { runtime, host in
+            let session = try await runtime.createSession(id: "a")
+            let before = await session.attachedPlugins
+            XCTAssertEqual(before, ["editor", "fault"])
+            var settings = runtime.settings
+            settings.plugins["fault"] = PluginConfig(enabled: false)
+            let reports = try await runtime.updateSettings(settings)
+            XCTAssertEqual(reports["a"]?.detached, ["fault"])
+            let after = await session.attachedPlugins
+            XCTAssertEqual(after, ["editor"])
+            do {
+                _ = try await session.emit(InjectFault(kind: "segfault"))
+            } catch {
+                XCTFail("the detached fault plugin must not handle anything: \(error)")
+            }
         }
-        await finish(runtime, host)
     }
 
     func testFailingAttachInOneWorker_rollsEveryScopeBack() async throws {
         var initial = RuntimeSettings()
         initial.plugins["fault"] = PluginConfig(enabled: false)
-        let (runtime, host) = try await makeRuntime()
-        _ = try await runtime.updateSettings(initial)
-        let first = try await runtime.createSession(id: "a")
-        let second = try await runtime.createSession(id: "b")
-        var failing = initial
-        failing.plugins["fault"] = PluginConfig(enabled: true, config: ["failAttachIn": .string("b")])
-        do {
-            _ = try await runtime.updateSettings(failing)
-            XCTFail("the update must fail")
-        } catch {
-            XCTAssertTrue("\(error)".contains("refuses to attach in b"), "\(error)")
+        try await TestSandbox.withRuntime { runtime, host in
+            _ = try await runtime.updateSettings(initial)
+            let first = try await runtime.createSession(id: "a")
+            let second = try await runtime.createSession(id: "b")
+            var failing = initial
+            failing.plugins["fault"] = PluginConfig(enabled: true, config: ["failAttachIn": .string("b")])
+            do {
+                _ = try await runtime.updateSettings(failing)
+                XCTFail("the update must fail")
+            } catch {
+                XCTAssertTrue("\(error)".contains("refuses to attach in b"), "\(error)")
+            }
+            XCTAssertEqual(runtime.settings, initial, "the stored settings stay the old ones")
+            let attachedA = await first.attachedPlugins
+            let attachedB = await second.attachedPlugins
+            XCTAssertEqual(attachedA, ["editor"], "session a, which had attached the plugin, was rolled back")
+            XCTAssertEqual(attachedB, ["editor"])
         }
-        XCTAssertEqual(runtime.settings, initial, "the stored settings stay the old ones")
-        let attachedA = await first.attachedPlugins
-        let attachedB = await second.attachedPlugins
-        XCTAssertEqual(attachedA, ["editor"], "session a, which had attached the plugin, was rolled back")
-        XCTAssertEqual(attachedB, ["editor"])
-        await finish(runtime, host)
     }
 
     func testSegfaultingPlugin_killsOnlyItsSessionAndIsReported() async throws {
-        let (runtime, host) = try await makeRuntime()
-        let crashes = CrashLog()
-        runtime.globalBus.on(SessionCrashed.self) { crashes.add($0.payload) }
-        let victim = try await runtime.createSession(id: "victim")
-        let healthy = try await runtime.createSession(id: "healthy")
-        _ = try? await victim.emit(InjectFault(kind: "segfault"))
-        let crash = await crashes.first()
-        XCTAssertEqual(crash?.sessionID, "victim")
-        XCTAssertEqual(crash?.cause, .signaled(SIGSEGV))
-        let theme = try await healthy.request(CurrentThemeRequest())
-        XCTAssertEqual(theme, "default")
-        XCTAssertEqual(runtime.sessions.map(\.id.rawValue), ["healthy"])
-        await finish(runtime, host)
+        try await TestSandbox.withRuntime { runtime, host in
+            let crashes = CrashLog()
+            runtime.globalBus.on(SessionCrashed.self) { crashes.add($0.payload) }
+            let victim = try await runtime.createSession(id: "victim")
+            let healthy = try await runtime.createSession(id: "healthy")
+            _ = try? await victim.emit(InjectFault(kind: "segfault"))
+            let crash = await crashes.first()
+            XCTAssertEqual(crash?.sessionID, "victim")
+            XCTAssertEqual(crash?.cause, .signaled(SIGSEGV))
+            let theme = try await healthy.request(CurrentThemeRequest())
+            XCTAssertEqual(theme, "default")
+            XCTAssertEqual(runtime.sessions.map(\.id.rawValue), ["healthy"])
+        }
     }
 
     /// Each forbidden operation, attempted by plugin code inside a worker confined by the default profile.
     func testForbiddenOperations_endExactlyAsTheProfileSays() async throws {
-        let (runtime, host) = try await makeRuntime()
-        let deaths: [(fault: String, syscall: String)] = [
-            ("ptraceSupervisor", "ptrace"), ("fork", "clone"), ("exec", "execve"),
-        ]
-        for row in deaths {
-            let session = try await runtime.createSession(id: SessionID("s-\(row.fault)"))
-            let sandboxed = try XCTUnwrap(host.supervisor.session(session.id.rawValue))
-            _ = try? await session.emit(InjectFault(kind: row.fault))
-            let cause = await sandboxed.ended()
-            XCTAssertEqual(cause, .seccompViolation(syscall: row.syscall), row.fault)
-        }
-        let refusals: [(fault: String, errno: String)] = [
-            // Signals are scoped to the worker (Landlock ABI 6); outside its minimal root nothing exists.
-            ("signalSupervisor", "errno 1"), ("network", "errno 13"), ("readOutside", "errno 2"), ("writeOutside", "errno 2"),
-            ("fdLeak", "errno 24"),
-        ]
-        for row in refusals {
-            let session = try await runtime.createSession(id: SessionID("r-\(row.fault)"))
-            do {
-                _ = try await session.emit(InjectFault(kind: row.fault))
-                XCTFail("\(row.fault) must fail")
-            } catch {
-                XCTAssertTrue("\(error)".contains(row.errno), "\(row.fault): \(error)")
+        try await TestSandbox.withRuntime { runtime, host in
+            let deaths: [(fault: String, syscall: String)] = [
+                ("ptraceSupervisor", "ptrace"), ("fork", "clone"), ("exec", "execve"),
+            ]
+            for row in deaths {
+                let session = try await runtime.createSession(id: SessionID("s-\(row.fault)"))
+                let sandboxed = try XCTUnwrap(host.supervisor.session(session.id.rawValue))
+                _ = try? await session.emit(InjectFault(kind: row.fault))
+                let cause = await sandboxed.ended()
+                XCTAssertEqual(cause, .seccompViolation(syscall: row.syscall), row.fault)
             }
-            let theme = try await session.request(CurrentThemeRequest())
-            XCTAssertEqual(theme, "default", "\(row.fault): the session survives a refused operation")
+            let refusals: [(fault: String, errno: String)] = [
+                // Signals are scoped to the worker (Landlock ABI 6); outside its minimal root nothing exists.
+                ("signalSupervisor", "errno 1"), ("network", "errno 13"), ("readOutside", "errno 2"), ("writeOutside", "errno 2"),
+                ("fdLeak", "errno 24"),
+            ]
+            for row in refusals {
+                let session = try await runtime.createSession(id: SessionID("r-\(row.fault)"))
+                do {
+                    _ = try await session.emit(InjectFault(kind: row.fault))
+                    XCTFail("\(row.fault) must fail")
+                } catch {
+                    XCTAssertTrue("\(error)".contains(row.errno), "\(row.fault): \(error)")
+                }
+                let theme = try await session.request(CurrentThemeRequest())
+                XCTAssertEqual(theme, "default", "\(row.fault): the session survives a refused operation")
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/plugin-sandbox-escape"))
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/plugin-sandbox-escape"))
-        await finish(runtime, host)
     }
 
     func testSustainedTraffic_isDeliveredInOrderWithoutFailure() async throws {
-        let (runtime, host) = try await makeRuntime()
-        let session = try await runtime.createSession(id: "busy")
-        for index in 0..<4000 {
-            let answer = try await session.request(WordCountRequest(text: String(repeating: "w ", count: index % 7)))
-            XCTAssertEqual(answer, index % 7)
+        try await TestSandbox.withRuntime { runtime, host in
+            let session = try await runtime.createSession(id: "busy")
+            for index in 0..<4000 {
+                let answer = try await session.request(WordCountRequest(text: String(repeating: "w ", count: index % 7)))
+                XCTAssertEqual(answer, index % 7)
+            }
+            let theme = try await session.request(CurrentThemeRequest())
+            XCTAssertEqual(theme, "default")
         }
-        let theme = try await session.request(CurrentThemeRequest())
-        XCTAssertEqual(theme, "default")
-        await finish(runtime, host)
     }
 
     func testThreadBomb_isCappedByTheWorkersProcessLimit() async throws {
-        let (runtime, host) = try await makeRuntime()
-        let session = try await runtime.createSession(id: "bomb")
-        let pid = try XCTUnwrap(host.supervisor.session("bomb")?.pid)
-        _ = try? await session.emit(InjectFault(kind: "threadBomb"))
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let threads = status.split(separator: "\n").first { $0.hasPrefix("Threads:") }
-            .flatMap { Int($0.split(separator: "\t").last ?? "") } ?? .max
-        XCTAssertLessThanOrEqual(threads, 64, "RLIMIT_NPROC of the default profile is 64 per worker")
-        let theme = try await session.request(CurrentThemeRequest())
-        XCTAssertEqual(theme, "default", "the session survives its refused threads")
-        await finish(runtime, host)
+        try await TestSandbox.withRuntime { runtime, host in
+            let session = try await runtime.createSession(id: "bomb")
+            let pid = try XCTUnwrap(host.supervisor.session("bomb")?.pid)
+            _ = try? await session.emit(InjectFault(kind: "threadBomb"))
+            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            let threads = status.split(separator: "\n").first { $0.hasPrefix("Threads:") }
+                .flatMap { Int($0.split(separator: "\t").last ?? "") } ?? .max
+            XCTAssertLessThanOrEqual(threads, 64, "RLIMIT_NPROC of the default profile is 64 per worker")
+            let theme = try await session.request(CurrentThemeRequest())
+            XCTAssertEqual(theme, "default", "the session survives its refused threads")
+        }
     }
 
     func testMemoryLeak_isKilledAtTheProfilesLimit() async throws {
-        let (runtime, host) = try await makeRuntime()
-        let session = try await runtime.createSession(id: "leaky")
-        let sandboxed = try XCTUnwrap(host.supervisor.session("leaky"))
-        _ = try? await session.emit(InjectFault(kind: "memoryLeak"))
-        let cause = await sandboxed.ended()
-        XCTAssertTrue(cause.kind == .memoryLimit || cause.kind == .signaled, "\(cause)")
-        await finish(runtime, host)
+        try await TestSandbox.withRuntime { runtime, host in
+            let session = try await runtime.createSession(id: "leaky")
+            let sandboxed = try XCTUnwrap(host.supervisor.session("leaky"))
+            _ = try? await session.emit(InjectFault(kind: "memoryLeak"))
+            let cause = await sandboxed.ended()
+            XCTAssertTrue(cause.kind == .memoryLimit || cause.kind == .signaled, "\(cause)")
+        }
     }
 }
 

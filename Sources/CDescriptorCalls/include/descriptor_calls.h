@@ -77,4 +77,7 @@ ssize_t psd_send_with_descriptors(int socket, const void *buffer, size_t length,
 /// message or more descriptors than `capacity` closes every received descriptor and returns -EMSGSIZE.
 ssize_t psd_receive_with_descriptors(int socket, void *buffer, size_t length, int *fds, int capacity, int *count);
 
+/// stdout line-buffered and stderr unbuffered (a worker's output reaches its log as it is printed).
+void psd_line_buffer_stdio(void);
+
 #endif

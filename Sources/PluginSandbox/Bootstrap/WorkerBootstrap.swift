@@ -40,15 +40,17 @@ public enum WorkerBootstrap {
     ///   - zygote: whether to start the zygote (spawns fall back to exec mode without one). It
     ///     starts only while the process has a single thread: call this before any Task, Dispatch
     ///     or NIO use.
+    ///   - preload: run once in the zygote before it forks any worker, so every worker inherits its
+    ///     effect (warm caches) copy-on-write. It must run no plugin code and start no thread.
     ///   - worker: the worker entry point, called in each worker once it is confined.
-    public static func start(zygote: Bool = true, worker: @escaping (WorkerContext) -> Never) {
+    public static func start(zygote: Bool = true, preload: () -> Void = {}, worker: @escaping (WorkerContext) -> Never) {
         switch psg_marker() {
         case PSG_MARKER_WORKER:
             disarmGuard()
             WorkerBirth.fromExec(worker: worker)
         case PSG_MARKER_ZYGOTE:
             disarmGuard()
-            MainZygote.serve(worker: worker)
+            MainZygote.serve(preload: preload, worker: worker)
         default:
             break
         }

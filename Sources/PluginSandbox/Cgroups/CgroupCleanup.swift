@@ -59,14 +59,16 @@ enum CgroupCleanup {
         }
         let listed = try processesIfPresent(in: directory)
         if listed.isEmpty { return }
-        let handles = listed.map { pid in (pid, ps_spawn_pidfd_open(pid)) }
-        defer { for (_, descriptor) in handles where descriptor >= 0 { CgroupFiles.close(descriptor) } }
+        let handles = listed.map { pid in (pid, try? ProcessCalls.pidfd(for: pid)) }
+        defer { for (_, descriptor) in handles { descriptor?.closeAfterUse() } }
         let stillListed = Set(try processesIfPresent(in: directory))
-        for (pid, descriptor) in handles where descriptor >= 0 && stillListed.contains(pid) {
-            let result = ps_spawn_pidfd_send_signal(descriptor, SIGKILL)
-            if result < 0 && -result != ESRCH {
-                throw CgroupError(.kill, path: directory + "/cgroup.procs", errno: Errno(rawValue: -result), detail: "pid \(pid)")
-            }
+        for (pid, descriptor) in handles {
+            guard let descriptor, stillListed.contains(pid) else { continue }
+            do {
+                try ProcessCalls.sendSignal(SIGKILL, through: descriptor)
+            } catch where error.errno != .noSuchProcess {
+                throw CgroupError(.kill, path: directory + "/cgroup.procs", errno: error.errno, detail: "pid \(pid)")
+            } catch {}
         }
     }
 

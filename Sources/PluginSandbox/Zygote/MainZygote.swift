@@ -20,7 +20,7 @@ enum MainZygote {
 
     /// Serves the host until it goes away. Called from `WorkerBootstrap.start` in a process the
     /// startup guard marked as the zygote.
-    static func serve(worker: @escaping (WorkerContext) -> Never) -> Never {
+    static func serve(preload: () -> Void, worker: @escaping (WorkerContext) -> Never) -> Never {
         let supervisorPID = getppid()
         for signal in ignoredSignals { try? ProcessCalls.ignore(signal) }
         // The host started this process with every signal blocked, so none could kill it before now.
@@ -33,6 +33,8 @@ enum MainZygote {
             _exit(WorkerBootstrap.confinementFailureExitCode)
         }
         try? ProcessCalls.closeDescriptors(from: socketSlot + 1)
+        // Work every worker does first, done once here so workers inherit it copy-on-write.
+        preload()
         let socket = ZygoteSocket(descriptor: FileDescriptor(rawValue: socketSlot))
         var buffer = [UInt8](repeating: 0, count: WorkerLaunchPlan.maximumEncodedSize + 1)
         while true {

@@ -69,7 +69,7 @@ public final class ControlServer: Sendable {
         let input = self.input
         let result: Result<LoopBound<ControlListener>, SystemCallError> = await loop.submit {
             let listener = ControlListener(descriptor: descriptor, loop: loop, logger: logger, input: input)
-            do {
+            do throws(SystemCallError) {
                 try loop.register(descriptor, interest: .readable, handler: listener)
                 return .success(LoopBound(listener, loop: loop))
             } catch {

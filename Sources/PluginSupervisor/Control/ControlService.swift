@@ -85,7 +85,7 @@ public struct ControlService: Sendable {
             let id = try summary(arguments).id
             do {
                 let response = try await host.request(
-                    to: SessionID(id), name: try arguments.string("name"), payload: RawJSON(arguments.value("payload") ?? .null),
+                    to: SessionID(id), name: try arguments.string("name"), payload: try RawJSON(arguments.value("payload") ?? .null),
                     identifier: arguments.optionalString("identifier"), optional: arguments.bool("optional") ?? false)
                 if let error = response.error { throw ControlFailure(code: "sessionFailed", message: error.message) }
                 return .object(["payload": response.payload.map(JSONValue.init) ?? .null])
@@ -144,7 +144,7 @@ public struct ControlService: Sendable {
 
     private func emit(_ arguments: Arguments) async throws -> JSONValue {
         let event = try arguments.string("event")
-        let payload = RawJSON(arguments.value("payload") ?? .object([:]))
+        let payload = try RawJSON(arguments.value("payload") ?? .object([:]))
         let identifier = arguments.optionalString("identifier")
         let results: [(SessionID, Result<EmitResult, SessionError>)]
         if arguments.bool("all") == true {
@@ -166,7 +166,7 @@ public struct ControlService: Sendable {
                 let status = outcome.stopped ? "stopped" : (outcome.handled == 0 ? "unhandled" : "delivered")
                 report[id.rawValue] = .object([
                     "status": .string(status), "handled": .int(Int64(outcome.handled)),
-                    "payload": outcome.payload.map(JSONValue.init) ?? payload.jsonValue,
+                    "payload": JSONValue(outcome.payload ?? payload),
                 ])
             case .failure(let error):
                 report[id.rawValue] = .object([

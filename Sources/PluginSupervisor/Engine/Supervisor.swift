@@ -2,6 +2,7 @@ import DequeModule
 import Foundation
 import Logging
 import PluginSandbox
+import PluginSystem
 import PluginWire
 import Synchronization
 
@@ -244,13 +245,14 @@ final class Supervisor: Sendable {
         let targets = sessions
         guard !targets.isEmpty else { return [] }
         let id = CorrelationID.next()
-        let frame: [UInt8]
+        var encoded: [UInt8] = []
         do {
-            frame = try MessageCodec.encodeFrame(.emit(Emit(id: id, scope: .session, event: event, identifier: identifier, payload: payload)))
+            try MessageCodec.appendFrame(.emit(Emit(id: id, scope: .session, event: event, identifier: identifier, payload: payload)), to: &encoded)
         } catch {
             let failure = SessionError(code: .invalidPayload, sessionID: "-", message: "could not encode \(event): \(error)")
             return targets.map { ($0.id, .failure(failure)) }
         }
+        let frame = encoded
         let collector = BroadcastCollector(count: targets.count)
         let byLoop = Dictionary(grouping: targets.enumerated(), by: { ObjectIdentifier($0.element.loop) })
         let results = await collector.collect {

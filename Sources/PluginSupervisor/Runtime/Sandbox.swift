@@ -21,8 +21,8 @@ import PluginWorker
 public struct Sandbox: Sendable {
     /// The session plugins every worker offers (given once, here).
     public let sessionPlugins: SessionPluginCatalog
-    /// How sessions are run.
-    public let configuration: SandboxConfiguration
+    /// How sessions are run (a copy may be changed before ``makeHost()`` or `withRuntime`).
+    public var configuration: SandboxConfiguration
 
     /// Starts the zygote (in the host) or becomes a worker or the zygote (never returning).
     ///
@@ -41,6 +41,15 @@ public struct Sandbox: Sendable {
         return Sandbox(sessionPlugins: sessionPlugins, configuration: configuration)
     }
 
+    /// A sandbox whose workers run another program: ``SandboxConfiguration/workerExecutable``
+    /// names it, and that program's `main` must call `Sandbox.bootstrap` with the same session
+    /// plugins (a separate worker binary, as browsers ship a separate renderer). Spawns use exec
+    /// mode. Hosts that are their own worker use ``bootstrap(sessionPlugins:contextFactory:configuration:)``.
+    public init(sessionPlugins: SessionPluginCatalog, configuration: SandboxConfiguration) {
+        self.sessionPlugins = sessionPlugins
+        self.configuration = configuration
+    }
+
     /// A host for a runtime built by hand: `PluginRuntime(..., sessionPlugins: sandbox.sessionPlugins, host: host)`.
     /// Run its service (``SandboxedSessionHost/run()``) while sessions live.
     public func makeHost() throws -> SandboxedSessionHost {
@@ -55,6 +64,19 @@ public struct Sandbox: Sendable {
         globalContextValues: ContextValues = ContextValues(),
         _ body: (PluginRuntime) async throws -> Result
     ) async throws -> Result {
+        try await withRuntime(globalPlugins: globalPlugins, settings: settings, globalContextValues: globalContextValues) { runtime, _ in
+            try await body(runtime)
+        }
+    }
+
+    /// Like `withRuntime`, also handing
+    /// `body` the host, for operator tools (sessions' summaries, logs, kills, lifecycle events).
+    public func withRuntime<Result: Sendable>(
+        globalPlugins: [any GlobalPlugin] = [],
+        settings: RuntimeSettings = RuntimeSettings(),
+        globalContextValues: ContextValues = ContextValues(),
+        _ body: (PluginRuntime, SandboxedSessionHost) async throws -> Result
+    ) async throws -> Result {
         let host = try makeHost()
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await host.run() }
@@ -64,7 +86,7 @@ public struct Sandbox: Sendable {
                     globalPlugins: globalPlugins, sessionPlugins: sessionPlugins, settings: settings, host: host,
                     globalContextValues: globalContextValues, logger: configuration.logger)
                 do {
-                    outcome = .success(try await body(runtime))
+                    outcome = .success(try await body(runtime, host))
                 } catch {
                     outcome = .failure(error)
                 }

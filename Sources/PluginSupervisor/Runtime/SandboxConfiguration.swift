@@ -9,6 +9,8 @@ public struct SandboxConfiguration: Sendable {
     public var profiles = ProfileCatalog()
     /// How workers are created; nil picks the zygote started by the bootstrap.
     public var spawnMode: SpawnMode?
+    /// The program exec mode starts as a worker; nil: this program (`/proc/self/exe`).
+    public var workerExecutable: String?
     /// The supervisor-side limits for a worker running under a profile.
     public var limits: @Sendable (SandboxProfile) -> WorkerLimits = { WorkerLimits(profile: $0) }
     /// How much of each message kind one worker may send before it is in breach.
@@ -52,7 +54,8 @@ public struct SandboxConfiguration: Sendable {
     }
 
     func makeSpawner() throws -> WorkerSpawner {
-        try WorkerSpawner(mode: spawnMode)
+        if let workerExecutable { return try WorkerSpawner(mode: spawnMode ?? .exec, executable: workerExecutable) }
+        return try WorkerSpawner(mode: spawnMode)
     }
 
     func makeCgroups() throws -> CgroupController? {

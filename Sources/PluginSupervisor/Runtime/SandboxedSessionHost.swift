@@ -97,6 +97,16 @@ public final class SandboxedSessionHost: SessionHost {
         await supervisor.shutdown(timeout: timeout)
     }
 
+    /// Opens the control socket at `path` (created `0600`, peers checked with `SO_PEERCRED`).
+    /// Serve it with ``ControlServer/run(_:)``; a live supervisor already answering at `path` is
+    /// refused, naming its pid.
+    public func openControlSocket(at path: String) async throws(ControlServerError) -> ControlServer {
+        try await ControlServer(path: path, loop: supervisor.loops[0], logger: supervisor.configuration.logger)
+    }
+
+    /// The profile catalog sessions resolve their profiles from.
+    public var profileCatalog: ProfileCatalog { profiles }
+
     // MARK: The operator's view
 
     /// Every live session, oldest first, then the recently ended ones.

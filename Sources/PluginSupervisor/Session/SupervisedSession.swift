@@ -219,6 +219,9 @@ final class SupervisedSession: @unchecked Sendable {
 
     // MARK: Introspection (any thread)
 
+    /// The current worker's pid, while one runs.
+    var pid: Int32? { published.withLock { $0.pid } }
+
     /// A snapshot for `ls` and `inspect`.
     var summary: SessionSummary {
         var summary = published.withLock { $0 }

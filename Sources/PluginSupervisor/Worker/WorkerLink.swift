@@ -211,8 +211,11 @@ final class WorkerLink: @unchecked Sendable {
     @discardableResult
     func send(_ message: WireMessage) -> Bool {
         guard let channel else { return false }
-        guard let frame = try? MessageCodec.encodeFrame(message, maximumFrameLength: limits.maximumFrameLength) else {
-            logger.error("could not encode a frame for the worker", metadata: ["kind": "\(message.kind)"])
+        var frame: [UInt8] = []
+        do {
+            try MessageCodec.appendFrame(message, to: &frame, maximumFrameLength: limits.maximumFrameLength)
+        } catch {
+            logger.error("could not encode a frame for the worker", metadata: ["kind": "\(message.kind)", "error": "\(error)"])
             return false
         }
         return channel.send(frame)
@@ -467,7 +470,7 @@ final class WorkerLink: @unchecked Sendable {
 extension WorkerLink: FrameChannelDelegate {
     func channel(_ channel: FrameChannel, received body: ArraySlice<UInt8>) -> Bool {
         let now = ContinuousClock.now
-        if let breach = limiter.admitFrame(length: body.count, now: now) { return breach(breach) }
+        if let refusal = limiter.admitFrame(length: body.count, now: now) { return breach(refusal) }
         let message: WireMessage
         do {
             message = try MessageCodec.decode(body: body)
@@ -490,11 +493,12 @@ extension WorkerLink: FrameChannelDelegate {
             case .started(let ready):
                 if let handshakeTimer { loop.cancelTimer(handshakeTimer) }
                 heartbeat = Heartbeat(now: now)
+                // The owner records the session as running before its creator hears it is ready.
+                owner?.workerStarted(self, ready: ready)
                 if let handshake {
                     self.handshake = nil
                     handshake.resume(returning: .success(ready))
                 }
-                owner?.workerStarted(self, ready: ready)
             }
         case .emitResult(let result):
             return completeCall(result.id, message, now: now)

@@ -55,6 +55,8 @@ struct WorkerStateMachine: Sendable {
     private(set) var state: State = .confining
     /// The session assigned before the hello (a cold start), if any.
     private var pendingAssignment: SessionAssignment?
+    /// The session the worker was last assigned (kept after it ends, for its errors).
+    private var lastAssignment: SessionAssignment?
     /// The first cause the supervisor itself recorded when it killed the worker. It outranks
     /// anything the worker says or does afterwards.
     private(set) var recordedCause: ExitCause?
@@ -65,6 +67,7 @@ struct WorkerStateMachine: Sendable {
         self.pid = pid
         self.limits = limits
         self.pendingAssignment = assignment
+        self.lastAssignment = assignment
     }
 
     // MARK: Queries
@@ -73,8 +76,9 @@ struct WorkerStateMachine: Sendable {
     var assignment: SessionAssignment? {
         switch state {
         case .starting(_, let assignment), .running(_, let assignment, _): return assignment
-        case .disposing(_, let assignment): return assignment
-        case .confining, .greeting, .spare, .ended: return pendingAssignment
+        case .disposing(_, let assignment): return assignment ?? lastAssignment
+        case .confining, .greeting, .spare: return pendingAssignment
+        case .ended: return lastAssignment
         }
     }
 
@@ -173,6 +177,7 @@ struct WorkerStateMachine: Sendable {
     mutating func assign(_ assignment: SessionAssignment) -> Welcome? {
         guard case .spare(let greeting) = state else { return nil }
         state = .starting(greeting, assignment)
+        lastAssignment = assignment
         return welcome(for: assignment)
     }
 
@@ -211,6 +216,16 @@ struct WorkerStateMachine: Sendable {
 
     // MARK: Serving
 
+    /// Whether the worker knows its session: welcomed, and not yet ended. Its plugins may then
+    /// use the global bus (they do while they attach, before ready).
+    var isWelcomed: Bool {
+        switch state {
+        case .starting, .running: return true
+        case .disposing(_, let assignment): return assignment != nil
+        case .confining, .greeting, .spare, .ended: return false
+        }
+    }
+
     /// Whether a message of `kind` may arrive now; a refusal names the breach.
     func admits(_ kind: WireMessage.Kind) -> String? {
         switch kind {
@@ -220,7 +235,9 @@ struct WorkerStateMachine: Sendable {
             return nil  // receivedHello / receivedReady judge the turn
         case .error, .log:
             return nil  // allowed in every phase past the bootstrap (rate-limited)
-        case .emitResult, .response, .settingsResult, .pong, .emit, .request, .cancel, .bye:
+        case .emit, .request, .cancel, .bye:
+            return isWelcomed ? nil : "sent \(kind) before it was given a session"
+        case .emitResult, .response, .settingsResult, .pong:
             return servesCalls ? nil : "sent \(kind) before its session was ready"
         }
     }

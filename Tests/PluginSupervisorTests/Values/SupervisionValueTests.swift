@@ -63,21 +63,6 @@ final class SupervisionValueTests: XCTestCase {
         XCTAssertTrue(verdict?.contains("InjectFault") ?? false, verdict ?? "nil")
     }
 
-    func testCPUBudget_spentWithinTheWindow_isAVerdict() {
-        var budget = CPUBudget(budget: .seconds(2), window: .seconds(10))
-        XCTAssertNil(budget.record(usage: .zero, now: start))
-        XCTAssertNil(budget.record(usage: .seconds(1), now: start + .seconds(1)))
-        XCTAssertNotNil(budget.record(usage: .milliseconds(2_500), now: start + .seconds(2)))
-    }
-
-    func testCPUBudget_usageSpreadOverManyWindows_isAllowed() {
-        var budget = CPUBudget(budget: .seconds(2), window: .seconds(10))
-        for second in 0...60 {
-            // 100 ms of CPU a second: 1 s per 10 s window, half the budget.
-            XCTAssertNil(budget.record(usage: .milliseconds(100 * second), now: start + .seconds(second)), "second \(second)")
-        }
-    }
-
     func testSessionStateMachine_restartsThenGivesUp() {
         var session = SessionStateMachine(policy: .onCrash(maxRestarts: 1, within: .seconds(60), initialBackoff: .milliseconds(5)))
         XCTAssertEqual(session.workerReady(), .started)
