@@ -34,7 +34,7 @@ final class FaultMatrixTests: XCTestCase {
     }
 
     static let matrix: [Row] = [
-        Row(fault: "segfault", outcome: .ends(.signaled, detail: nil)), Row(fault: "fatalError", outcome: .ends(.signaled, detail: "fatalError on command")),
+        Row(fault: "segfault", outcome: .ends(.signaled, detail: nil)), Row(fault: "fatalError", outcome: .ends(.signaled, detail: "Fatal error: fault plugin: fatalError on command")),
         Row(fault: "precondition", outcome: .ends(.signaled, detail: nil)), Row(fault: "abort", outcome: .ends(.signaled, detail: nil)),
         Row(fault: "exit", outcome: .ends(.exited, detail: nil)), Row(fault: "stackOverflow", outcome: .ends(.signaled, detail: nil)),
         Row(fault: "endlessLoop", outcome: .ends(.heartbeatTimeout, detail: "InjectFault")),
@@ -46,7 +46,7 @@ final class FaultMatrixTests: XCTestCase {
         Row(fault: "signalSupervisor", outcome: .refused("errno 1")),
         Row(fault: "garbageBytes", outcome: .ends(.protocolBreach, detail: "invalid")),
         Row(fault: "oversizedFrame", outcome: .ends(.protocolBreach, detail: "invalid frame")),
-        Row(fault: "partialFrame", outcome: .ends(.heartbeatTimeout, detail: nil)),
+        Row(fault: "partialFrame", outcome: .ends(.heartbeatTimeout, detail: "no answer to a heartbeat")),
         Row(fault: "frameFlood", outcome: .ends(.protocolBreach, detail: "log records")),
         Row(fault: "lieAboutSession", outcome: .ends(.protocolBreach, detail: "hello")),
         Row(fault: "closeSocket", outcome: .ends(.exited, detail: nil)),
@@ -63,7 +63,7 @@ final class FaultMatrixTests: XCTestCase {
         Row(fault: "globalCallFlood", outcome: .ends(.protocolBreach, detail: "in flight"), argument: 2_000),
         Row(fault: "forgedLogLines", outcome: .lives),
         Row(fault: "logBytesFlood", outcome: .ends(.protocolBreach, detail: "bytes of log text"), argument: nil),
-        Row(fault: "outputFlood", outcome: .lives, argument: 20_000),
+        Row(fault: "outputFlood", outcome: .lives, argument: 500),
         Row(fault: "forgeLifecycleEvent", outcome: .ends(.protocolBreach, detail: "only the supervisor publishes")),
         Row(fault: "spinThread", outcome: .ends(.cpuBudget, detail: "budget"), profile: "tight-cpu"),
         Row(fault: "memoryBurst", outcome: .ends(.memoryLimit, detail: "limit of 256 MiB"), argument: 4096),

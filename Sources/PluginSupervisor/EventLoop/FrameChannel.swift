@@ -50,6 +50,8 @@ final class FrameChannel: ReadinessHandler {
     private var watchingWritable = false
     private var ended = false
     private var drainScheduled = false
+    /// Complete frames may still sit in the decoder (the per-turn budget ran out before them).
+    private var framesBuffered = false
     /// Frames received and sent, for `ls` and `inspect`.
     private(set) var framesIn = 0
     private(set) var framesOut = 0
@@ -77,10 +79,12 @@ final class FrameChannel: ReadinessHandler {
     /// Bytes waiting to go out.
     var pendingOutboundBytes: Int { queuedBytes }
 
-    /// Whether bytes the peer sent are still unread: in the socket, or decoded but not delivered.
+    /// Whether what the peer sent is still unread by the supervisor: bytes in the socket, or
+    /// complete frames not yet delivered. (A partial frame does not count: it was read, and a peer
+    /// that stops half-way through a frame cannot hide behind it.)
     var hasUnreadInput: Bool {
         if ended { return false }
-        if decoder.bufferedByteCount >= 4 { return true }
+        if framesBuffered { return true }
         return ((try? descriptor.readableByteCount()) ?? 0) > 0
     }
 
@@ -200,13 +204,17 @@ final class FrameChannel: ReadinessHandler {
             } catch {
                 return end(.invalidFrame(String(describing: error)))
             }
-            guard let body else { return }
+            guard let body else {
+                framesBuffered = false
+                return
+            }
             delivered += 1
             framesIn += 1
             guard delegate?.channel(self, received: body) ?? false else { return }
         }
         if !ended, decoder.bufferedByteCount >= 4, !drainScheduled {
             // More frames are buffered: serve them after the loop's other descriptors.
+            framesBuffered = true
             drainScheduled = true
             let bound = LoopBound(self, loop: loop)
             loop.execute {

@@ -160,7 +160,11 @@ public final class SessionLog: Sendable {
 enum LogText {
     /// Decodes `bytes` as UTF-8 (invalid sequences replaced) and escapes it.
     static func escaped(_ bytes: some Collection<UInt8>, limit: Int = SessionLog.maximumLineLength) -> String {
-        escaped(String(decoding: bytes, as: UTF8.self), limit: limit)
+        // The common case, plain printable ASCII within the limit, needs no work per character.
+        if bytes.count <= limit, bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }) {
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        return escaped(String(decoding: bytes, as: UTF8.self), limit: limit)
     }
 
     /// Escapes control characters (newlines included, so a worker can never write a line of

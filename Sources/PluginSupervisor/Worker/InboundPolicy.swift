@@ -30,6 +30,9 @@ public struct InboundPolicy: Sendable, Equatable {
     public var globalCalls = Rate(perSecond: 20_000, burst: 20_000)
     /// Every byte the worker sends.
     public var bytes = Rate(perSecond: 64 * 1024 * 1024, burst: 64 * 1024 * 1024)
+    /// Bytes of stdout/stderr read from the worker's output pipe; past it the supervisor stops
+    /// reading for a while and the worker's writes wait (no breach: printing is not an attack).
+    public var outputBytes = Rate(perSecond: 1024 * 1024, burst: 4 * 1024 * 1024)
     /// Largest body of a message that carries no payload (`pong`, `cancel`, `bye`, `ready`).
     public var smallMessageLength = 4 * 1024
     /// Largest body of a `hello`, `log` or `error` frame.

@@ -77,6 +77,10 @@ final class WorkerLink: @unchecked Sendable {
     private var disposeTimer: EventLoop.TimerID?
     private var outputOpen = true
     private var lastOutput: [UInt8] = []
+    /// Output is read at a bounded rate: past it the pipe fills and the worker waits (its own
+    /// problem), and the supervisor spends nothing on a flood.
+    private var outputBudget: TokenBucket
+    private var outputPaused = false
 
     init(
         loop: EventLoop,
@@ -100,6 +104,7 @@ final class WorkerLink: @unchecked Sendable {
         self.machine = WorkerStateMachine(pid: worker.pid, limits: limits, assignment: assignment)
         self.heartbeat = Heartbeat(now: now)
         self.limiter = InboundLimiter(policy: policy, now: now)
+        self.outputBudget = TokenBucket(rate: policy.outputBytes.perSecond, burst: policy.outputBytes.burst, now: now)
         var logger = logger
         logger[metadataKey: "pid"] = "\(worker.pid)"
         if let assignment { logger[metadataKey: "session"] = "\(assignment.sessionID)" }
@@ -173,14 +178,16 @@ final class WorkerLink: @unchecked Sendable {
     // MARK: Calls into the worker
 
     /// Sends `message` (built with correlation id `id`) and registers `waiter` for its reply.
-    /// A dead or not-yet-ready worker fails the waiter at once.
+    /// A dead or not-yet-ready worker, or a message too large to send, fails the waiter at once.
     func call(_ id: UInt64, _ message: WireMessage, what: String, timeout: Duration?, waiter: ReplyWaiter) {
         loop.assertInEventLoop()
-        guard machine.servesCalls, let channel, !channel.isEnded else {
-            return fail(waiter, with: notServing())
+        var frame: [UInt8] = []
+        do {
+            try MessageCodec.appendFrame(message, to: &frame, maximumFrameLength: limits.maximumFrameLength)
+        } catch {
+            return fail(waiter, with: SessionError(code: .invalidPayload, sessionID: sessionID ?? "-", message: "\(what) cannot be sent: \(error)"))
         }
-        pending.insert(id, .init(waiter: waiter, deadline: .now + (timeout ?? limits.requestTimeout), what: what))
-        if !send(message) { _ = pending.complete(id) }
+        call(id, frame: frame, what: what, timeout: timeout, waiter: waiter)
     }
 
     /// Sends an already encoded frame for call `id` (a broadcast shares one frame between links).
@@ -189,8 +196,9 @@ final class WorkerLink: @unchecked Sendable {
         guard machine.servesCalls, let channel, !channel.isEnded else {
             return fail(waiter, with: notServing())
         }
+        // A send that fails ends the channel, and the end fails every pending call with the cause.
         pending.insert(id, .init(waiter: waiter, deadline: .now + (timeout ?? limits.requestTimeout), what: what))
-        if !channel.send(frame) { _ = pending.complete(id) }
+        channel.send(frame)
     }
 
     /// Abandons call `id` (its caller was cancelled) and tells the worker.
@@ -355,6 +363,7 @@ final class WorkerLink: @unchecked Sendable {
     }
 
     private func readOutput() {
+        guard outputOpen, !outputPaused else { return }
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         let result = buffer.withUnsafeMutableBytes { worker.output.readNow(into: $0) }
         switch result {
@@ -364,6 +373,8 @@ final class WorkerLink: @unchecked Sendable {
                 remember(chunk)
                 owner?.worker(self, printed: chunk)
             }
+            let now = ContinuousClock.now
+            if !outputBudget.take(Double(count), now: now) { pauseOutput(now: now) }
         case .wouldBlock:
             return
         case .endOfStream, .failed:
@@ -372,10 +383,25 @@ final class WorkerLink: @unchecked Sendable {
         }
     }
 
+    /// Stops reading the output pipe until the budget has refilled a little.
+    private func pauseOutput(now: ContinuousClock.Instant) {
+        outputPaused = true
+        unwatch(.output)
+        loop.schedule(at: now + .milliseconds(100)) { [weak self] in
+            guard let self, outputOpen, !machine.isEnded else { return }
+            outputPaused = false
+            do {
+                watches.append(try DescriptorWatch(worker.output, link: self, role: .output))
+            } catch {
+                outputOpen = false
+            }
+        }
+    }
+
     /// Keeps the last bytes of output: a crash's message, for the cause.
     private func remember(_ chunk: UnsafeRawBufferPointer) {
-        lastOutput.append(contentsOf: chunk)
-        if lastOutput.count > 1024 { lastOutput.removeFirst(lastOutput.count - 1024) }
+        lastOutput.append(contentsOf: chunk.suffix(8 * 1024))
+        if lastOutput.count > 8 * 1024 { lastOutput.removeFirst(lastOutput.count - 8 * 1024) }
     }
 
     private func processExited() {
@@ -407,10 +433,15 @@ final class WorkerLink: @unchecked Sendable {
         return result
     }
 
-    /// The last non-empty lines of what the worker printed, as one line.
+    /// What the worker said as it died: the Swift runtime's crash message when there is one
+    /// (`Fatal error: ...`, before its stack dump), else its last lines of output.
     static func lastWords(_ bytes: [UInt8]) -> String? {
-        let lines = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).suffix(3)
-        let text = lines.joined(separator: " / ").trimmingCharacters(in: .whitespaces)
+        let lines = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline)
+        let crashMarkers = ["Fatal error:", "Precondition failed", "Assertion failed", "Fatal error", "fatal error:"]
+        if let message = lines.last(where: { line in crashMarkers.contains { line.contains($0) } }) {
+            return LogText.escaped(String(message).trimmingCharacters(in: .whitespaces), limit: 512)
+        }
+        let text = lines.suffix(3).joined(separator: " / ").trimmingCharacters(in: .whitespaces)
         return text.isEmpty ? nil : LogText.escaped(text, limit: 512)
     }
 
