@@ -67,13 +67,13 @@ public struct FaultPlugin: SessionPlugin {
         context.on(InjectFault.self, for: id) { envelope in
             switch FaultKind(rawValue: envelope.payload.kind) {
             case .globalCallFlood?:
-                // More global emits in flight at once than the supervisor allows.
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for index in 0..<(envelope.payload.argument ?? 2_000) {
-                        group.addTask { _ = try await globalBus.emit(FloodEvent(index: index)) }
-                    }
-                    try await group.waitForAll()
+                // Global emits written straight to the socket, never waiting for an answer: more
+                // than the supervisor admits, in a second or in flight.
+                for index in 0..<(envelope.payload.argument ?? 100_000) {
+                    let body = #"{"kind":"emit","id":\#(1_000_000 + index),"scope":"global","event":"FloodEvent","payload":{"index":\#(index)}}"#
+                    FaultKind.write(FaultKind.frame(body))
                 }
+                _ = try await globalBus.emit(FloodEvent(index: -1))
             case .forgeLifecycleEvent?:
                 // The supervisor's own event, claiming another session crashed.
                 _ = try await globalBus.emit(ForgedSessionCrashed(sessionID: "doc-victim", willRestart: false))

@@ -60,7 +60,7 @@ final class FaultMatrixTests: XCTestCase {
         Row(fault: "cancelFlood", outcome: .ends(.protocolBreach, detail: "unsolicited"), argument: nil),
         Row(fault: "replyFlood", outcome: .ends(.protocolBreach, detail: "unsolicited"), argument: nil),
         Row(fault: "byeTwice", outcome: .ends(.protocolBreach, detail: "bye twice")),
-        Row(fault: "globalCallFlood", outcome: .ends(.protocolBreach, detail: "in flight"), argument: 2_000),
+        Row(fault: "globalCallFlood", outcome: .ends(.protocolBreach, detail: "global"), argument: 100_000),
         Row(fault: "forgedLogLines", outcome: .lives),
         Row(fault: "logBytesFlood", outcome: .ends(.protocolBreach, detail: "bytes of log text"), argument: nil),
         Row(fault: "outputFlood", outcome: .lives, argument: 500),
@@ -119,11 +119,11 @@ final class FaultMatrixTests: XCTestCase {
                 sequence += await sentTicks
                 switch row.outcome {
                 case .ends(let kind, let detail):
-                    let cause = await sandboxed.ended()
+                    let cause = try await sandboxed.endedWithin(.seconds(30), row.fault)
                     XCTAssertEqual(cause.kind, kind, "\(row.fault): \(cause)")
                     if let detail { XCTAssertTrue(cause.description.contains(detail), "\(row.fault): \(cause)") }
                 case .violation(let syscall):
-                    let cause = await sandboxed.ended()
+                    let cause = try await sandboxed.endedWithin(.seconds(30), row.fault)
                     XCTAssertEqual(cause, .seccompViolation(syscall: syscall), row.fault)
                 case .refused(let text):
                     XCTAssertTrue(refusal?.contains(text) ?? false, "\(row.fault): \(refusal ?? "no refusal")")

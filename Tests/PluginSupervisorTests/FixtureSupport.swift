@@ -75,3 +75,34 @@ final class LifecycleLog: Sendable {
         return nil
     }
 }
+
+extension SupervisedSession {
+    /// The session's end, or a test failure (and an error) when it has not ended within `timeout`.
+    func endedWithin(_ timeout: Duration, _ what: String, file: StaticString = #filePath, line: UInt = #line) async throws -> ExitCause {
+        let first = FirstOnly()
+        let cause: ExitCause? = await withCheckedContinuation { continuation in
+            Task {
+                let cause = await self.ended()
+                if first.claim() { continuation.resume(returning: cause) }
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                if first.claim() { continuation.resume(returning: nil) }
+            }
+        }
+        guard let cause else {
+            XCTFail("\(what): session \(id) did not end within \(timeout)", file: file, line: line)
+            _ = await kill()
+            throw SessionDidNotEnd()
+        }
+        return cause
+    }
+}
+
+struct SessionDidNotEnd: Error {}
+
+/// True for the first caller only.
+final class FirstOnly: Sendable {
+    private let claimed = Mutex(false)
+    func claim() -> Bool { claimed.withLock { claimed in defer { claimed = true }; return !claimed } }
+}

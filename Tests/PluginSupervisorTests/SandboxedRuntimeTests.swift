@@ -129,7 +129,7 @@ final class SandboxedRuntimeTests: XCTestCase {
                 let session = try await runtime.createSession(id: SessionID("s-\(row.fault)"))
                 let sandboxed = try XCTUnwrap(host.supervisor.session(session.id.rawValue))
                 _ = try? await session.emit(InjectFault(kind: row.fault))
-                let cause = await sandboxed.ended()
+                let cause = try await sandboxed.endedWithin(.seconds(30), "\(#function)")
                 XCTAssertEqual(cause, .seccompViolation(syscall: row.syscall), row.fault)
             }
             let refusals: [(fault: String, errno: String)] = [
@@ -183,7 +183,7 @@ final class SandboxedRuntimeTests: XCTestCase {
             let session = try await runtime.createSession(id: "leaky")
             let sandboxed = try XCTUnwrap(host.supervisor.session("leaky"))
             _ = try? await session.emit(InjectFault(kind: "memoryLeak"))
-            let cause = await sandboxed.ended()
+            let cause = try await sandboxed.endedWithin(.seconds(30), "\(#function)")
             XCTAssertTrue(cause.kind == .memoryLimit || cause.kind == .signaled, "\(cause)")
         }
     }
