@@ -87,31 +87,39 @@ enum FieldName: UInt8, CaseIterable {
 }
 
 /// Where each known member's value lies in the body: one slot per ``FieldName``, in a stack
-/// buffer that lives for the duration of ``withTable(_:)``.
+/// buffer that lives for the duration of ``withTable(_:)``, and a bit per name saying which
+/// slots hold a value (so the slots need no clearing).
 struct FieldTable {
-    /// Per name `escaped << 63 | start << 32 | end`; 0 when the member is absent (no value
-    /// starts at offset 0). Offsets fit: a body is shorter than 2 GiB (``MessageDecoder``).
+    /// Per name `escaped << 63 | start << 32 | end`, valid where `present` has the name's bit.
+    /// Offsets fit: a body is shorter than 2 GiB (``MessageDecoder``).
     private let slots: UnsafeMutablePointer<UInt64>
+    private let present: UnsafeMutablePointer<UInt64>
 
     /// Runs `body` with an empty table.
     static func withTable<Result>(_ body: (FieldTable) throws(WireError) -> Result) throws(WireError) -> Result {
-        try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: FieldName.allCases.count) { (buffer) throws(WireError) -> Result in
+        try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: FieldName.allCases.count + 1) { (buffer) throws(WireError) -> Result in
             guard let slots = buffer.baseAddress else { preconditionFailure("a temporary allocation of \(buffer.count) slots has an address") }
-            slots.initialize(repeating: 0, count: buffer.count)
-            return try body(FieldTable(slots: slots))
+            let present = slots + FieldName.allCases.count
+            present.initialize(to: 0)
+            return try body(FieldTable(slots: slots, present: present))
         }
     }
 
+    @inline(__always)
+    private func span(_ name: FieldName) -> UInt64? {
+        present.pointee & (1 << UInt64(name.rawValue)) != 0 ? slots[Int(name.rawValue)] : nil
+    }
+
     subscript(name: FieldName) -> Range<Int>? {
-        let span = slots[Int(name.rawValue)]
-        return span == 0 ? nil : Int(span >> 32 & 0x7FFF_FFFF)..<Int(span & 0xFFFF_FFFF)
+        span(name).map { Int($0 >> 32 & 0x7FFF_FFFF)..<Int($0 & 0xFFFF_FFFF) }
     }
 
     /// Whether the member's value is a string with escapes.
-    func isEscapedString(_ name: FieldName) -> Bool { slots[Int(name.rawValue)] >> 63 != 0 }
+    func isEscapedString(_ name: FieldName) -> Bool { (span(name) ?? 0) >> 63 != 0 }
 
     func record(_ name: FieldName, _ range: Range<Int>, escaped: Bool) {
-        slots[Int(name.rawValue)] = (escaped ? 1 << 63 : 0) | UInt64(range.lowerBound) << 32 | UInt64(range.upperBound)
+        (slots + Int(name.rawValue)).initialize(to: (escaped ? 1 << 63 : 0) | UInt64(range.lowerBound) << 32 | UInt64(range.upperBound))
+        present.pointee |= 1 << UInt64(name.rawValue)
     }
 }
 

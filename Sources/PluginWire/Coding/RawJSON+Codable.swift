@@ -32,6 +32,10 @@ extension RawJSON {
     /// - Throws: ``WireError`` naming the type, the field path and the byte offset: a missing
     ///   field, a wrong type, a number out of range, an invalid value, or an error the type's own
     ///   `init(from:)` threw.
+    ///
+    /// A recursive type is decoded one `init(from:)` per nesting level, as with Foundation: the
+    /// deepest value (``maximumDepth`` levels) needs about 1 MiB of stack, which Swift's
+    /// cooperative pool threads have; do not decode untrusted recursive types on small threads.
     public func decode<Value: Decodable>(_ type: Value.Type) throws(WireError) -> Value {
         var subject: String { String(describing: type) }
         do {

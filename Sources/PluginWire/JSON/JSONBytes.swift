@@ -100,6 +100,15 @@ enum SIMDScan {
         (block .< Block(repeating: 0x20)) .| (block .== Block(repeating: ASCII.quote)) .| (block .== Block(repeating: ASCII.backslash))
     }
 
+    /// The position in the 16 bytes at `start` of the first byte a string cannot hold
+    /// verbatim or that needs validation (16 when there is none).
+    @inline(__always)
+    static func firstSpecial(in start: UnsafePointer<UInt8>) -> Int {
+        let words = unsafeBitCast(special(UnsafeRawPointer(start).loadUnaligned(as: Block.self)), to: SIMD2<UInt64>.self)
+        if words[0] != 0 { return words[0].trailingZeroBitCount >> 3 }
+        return 8 &+ words[1].trailingZeroBitCount >> 3
+    }
+
     /// Moves `index` over whole blocks of plain ASCII string content.
     @inline(__always)
     static func skipPlainASCII(_ start: UnsafePointer<UInt8>, count: Int, from index: Int) -> Int {

@@ -31,7 +31,10 @@ struct JSONScanner {
     /// The byte at the current index, or `nil` at the end.
     var current: UInt8? { index < count ? start[index] : nil }
 
+    @inline(__always)
     mutating func skipWhitespace() {
+        // Compact JSON has none: one test in the common case.
+        guard index < count, start[index] <= ASCII.space else { return }
         while index < count {
             switch start[index] {
             case ASCII.space, ASCII.newline, ASCII.carriageReturn, ASCII.tab: index += 1
@@ -56,7 +59,7 @@ struct JSONScanner {
     ///
     /// Arrays and objects may nest `depthLimit` levels; the opening bracket of level
     /// `depthLimit + 1` is reported as ``WireError/Code/tooDeep``.
-    @discardableResult
+    @discardableResult @inline(__always)
     mutating func skipValue(depthLimit: Int = RawJSON.maximumDepth) throws(WireError) -> Bool {
         switch current {
         case ASCII.quote?:
@@ -144,7 +147,7 @@ struct JSONScanner {
     }
 
     /// Reads `"key" :` and the whitespace after it; returns the key.
-    @discardableResult
+    @discardableResult @inline(__always)
     mutating func readKey() throws(WireError) -> JSONString {
         guard current == ASCII.quote else { throw expected("a string key") }
         let key = try skipString()
@@ -165,6 +168,7 @@ struct JSONScanner {
         try next(close: ASCII.closeBracket, "',' or ']' in an array")
     }
 
+    @inline(__always)
     private mutating func next(close: UInt8, _ what: String) throws(WireError) -> Bool {
         skipWhitespace()
         switch current {
@@ -234,10 +238,25 @@ struct JSONScanner {
     }
 
     /// Validates a string at `"` and moves past its closing quote.
-    @discardableResult
+    ///
+    /// A string of plain ASCII that ends within 16 bytes (keys, names, ids) is recognised
+    /// inline with one block test; anything else goes through ``skipLongString(from:)``.
+    @discardableResult @inline(__always)
     mutating func skipString() throws(WireError) -> JSONString {
         let begin = index
-        index += 1
+        if begin &+ 17 <= count {
+            let length = SIMDScan.firstSpecial(in: start + begin + 1)
+            if length < 16, start[begin &+ 1 &+ length] == ASCII.quote {
+                index = begin &+ length &+ 2
+                return JSONString(start: begin, end: index, escaped: false)
+            }
+        }
+        return try skipLongString(from: begin)
+    }
+
+    /// Validates any string at `begin` (its `"`): long runs by blocks, escapes, UTF-8.
+    private mutating func skipLongString(from begin: Int) throws(WireError) -> JSONString {
+        index = begin + 1
         var escaped = false
         while true {
             index = SIMDScan.skipPlainASCII(start, count: count, from: index)

@@ -42,8 +42,38 @@ public enum WireMessage: Sendable, Equatable {
     /// A kind is added only with a new ``ProtocolVersion``, so a `switch` over it is exhaustive
     /// by design: a new kind forces every reader to decide what it does with it.
     public enum Kind: String, CaseIterable, Sendable, Hashable, CustomStringConvertible {
-        case hello, welcome, ready, emit, emitResult, request, response, cancel
-        case settings, settingsResult, ping, pong, log, dispose, bye, error
+        /// ``WireMessage/hello(_:)``.
+        case hello
+        /// ``WireMessage/welcome(_:)``.
+        case welcome
+        /// ``WireMessage/ready(_:)``.
+        case ready
+        /// ``WireMessage/emit(_:)``.
+        case emit
+        /// ``WireMessage/emitResult(_:)``.
+        case emitResult
+        /// ``WireMessage/request(_:)``.
+        case request
+        /// ``WireMessage/response(_:)``.
+        case response
+        /// ``WireMessage/cancel(_:)``.
+        case cancel
+        /// ``WireMessage/settings(_:)``.
+        case settings
+        /// ``WireMessage/settingsResult(_:)``.
+        case settingsResult
+        /// ``WireMessage/ping(_:)``.
+        case ping
+        /// ``WireMessage/pong(_:)``.
+        case pong
+        /// ``WireMessage/log(_:)``.
+        case log
+        /// ``WireMessage/dispose(_:)``.
+        case dispose
+        /// ``WireMessage/bye(_:)``.
+        case bye
+        /// ``WireMessage/error(_:)``.
+        case error
 
         /// The `kind` string.
         public var description: String { rawValue }
