@@ -115,12 +115,8 @@ final class WorkerStart {
         for (step, name) in Self.stepNames where profile.allowDegraded.contains(name) { degradable |= 1 << UInt32(step) }
         // A failed descriptor, cgroup or parent step never degrades (the C sequence refuses to).
         raw.degradable = degradable
-        // The report with room for the timing: `{"confined":{...,"spawnMicroseconds":<spaces>}}`.
-        var report = BootstrapMessage.confined(ConfinementReport(layers: layers.map(\.layer)), listener: nil).encoded()
-        report.removeLast(2)
-        report += Array(",\"spawnMicroseconds\":".utf8)
-        raw.timing_offset = Int32(report.count)
-        report += [UInt8](repeating: UInt8(ascii: " "), count: Int(PSC_TIMING_WIDTH)) + Array("}}".utf8)
+        let (report, timingOffset) = BootstrapMessage.confinedTemplate(layers.map(\.layer), timingWidth: Int(PSC_TIMING_WIDTH))
+        raw.timing_offset = Int32(timingOffset)
         let bytes = UnsafeMutablePointer<CChar>.allocate(capacity: report.count)
         report.withUnsafeBytes { bytes.initialize(from: $0.bindMemory(to: CChar.self).baseAddress!, count: report.count) }
         allocated.append(UnsafeMutableRawPointer(bytes))

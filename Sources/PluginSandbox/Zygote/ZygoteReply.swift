@@ -41,6 +41,13 @@ struct ZygoteReply: Codable, Sendable {
     }
 
     static func decode(_ bytes: some Collection<UInt8>) throws(SpawnError) -> ZygoteReply {
+        // The common answer, `{"pid":N}`, is read without a JSON decoder.
+        let bytes = Array(bytes)
+        let prefix = Array(#"{"pid":"#.utf8)
+        if bytes.count > prefix.count + 1, bytes.starts(with: prefix), bytes.last == UInt8(ascii: "}"),
+           let pid = Int32(String(decoding: bytes.dropFirst(prefix.count).dropLast(), as: UTF8.self)), pid > 0 {
+            return .succeeded(pid)
+        }
         do {
             return try decodeMessage(ZygoteReply.self, bytes)
         } catch {
