@@ -48,8 +48,8 @@ let package = Package(
             providers: [.apt(["libseccomp-dev"])]
         ),
         .target(name: "CProcessCalls"),
-        .target(name: "CConfinementCalls"),
         .target(name: "CStartupGuard"),
+        .target(name: "CConfinementCalls", dependencies: ["CDescriptorCalls", "CProcessCalls", "CStartupGuard"]),
         .target(
             name: "PluginSandbox",
             dependencies: [

@@ -51,6 +51,19 @@ final class BootstrapMessageTests: XCTestCase {
         XCTAssertNil(listener)
     }
 
+    func testReportTemplateAWorkerCompletes_readsBackExactly() throws {
+        let layers = [
+            EngagedLayer(name: "root", detail: #"read-only: /a "quoted" path\with\backslashes"# + "\t\n\u{1} ünïcödé"),
+            EngagedLayer(name: "rlimits", detail: "nofile=256"),
+        ]
+        var (bytes, offset) = BootstrapMessage.confinedTemplate(layers, timingWidth: 12)
+        let digits = Array("         321".utf8)  // as the start sequence writes them: right-aligned
+        bytes.replaceSubrange(offset..<(offset + 12), with: digits)
+        try ends.worker.sendMessage(bytes)
+        guard case .confined(let report, nil)? = try BootstrapMessage.receive(from: ends.supervisor) else { return XCTFail("not confined") }
+        XCTAssertEqual(report, ConfinementReport(layers: layers, spawnMicroseconds: 321))
+    }
+
     func testChannelClosedWithoutMessage_saysTheWorkerEndedFirst() throws {
         try ends.worker.close()
         XCTAssertEqual(receiveError()?.reason, .closedWithoutMessage)

@@ -109,6 +109,42 @@ final class ConfinedWorkerTests: XCTestCase {
         XCTAssertEqual((exec["title"] as? [String: String])?["cmdline"], "sandbox-worker probe-confined")
     }
 
+    /// The default profile with an open-files limit no process may have (above fs.nr_open).
+    private func profileWithImpossibleLimit(allowDegraded: [String]) throws -> String {
+        let source = try XCTUnwrap(SandboxProfileFiles.defaultProfile)
+        var document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source))) as? [String: Any])
+        var limits = try XCTUnwrap(document["rlimits"] as? [String: Any])
+        limits["openFiles"] = 1 << 40
+        document["rlimits"] = limits
+        document["allowDegraded"] = allowDegraded
+        let path = NSTemporaryDirectory() + "plugin-sandbox-\(UUID().uuidString).json"
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: path))
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    func testLayerThatCannotEngage_failsTheStartOverTheBootstrapChannel() throws {
+        let path = try profileWithImpossibleLimit(allowDegraded: [])
+        for mode in modes {
+            let result = try SpawnProbeRunner.run(["confined", mode, path, "echo never"])
+            let failure = try XCTUnwrap(result["startFailure"] as? [String: String], mode)
+            XCTAssertEqual(failure["stage"], "confinement", mode)
+            XCTAssertTrue(failure["detail"]?.contains("rlimits") ?? false, "\(failure) (\(mode))")
+        }
+    }
+
+    func testLayerTheProfileLetsDegrade_isReportedDegradedAndTheWorkerRuns() throws {
+        let path = try profileWithImpossibleLimit(allowDegraded: ["rlimits"])
+        for mode in modes {
+            let (result, replies) = try confined(mode, path, ["echo running", "forbidden"])
+            let layers = try XCTUnwrap(result["layers"] as? [[String: String]])
+            XCTAssertTrue(layers.first { $0["name"] == "rlimits" }?["detail"]?.hasPrefix("DEGRADED") ?? false, "\(layers) (\(mode))")
+            XCTAssertEqual(replies["echo running"] as? String, "running", mode)
+            let report = try XCTUnwrap(replies["forbidden"] as? [String: Any], mode)
+            XCTAssertEqual((report["notified"] as? [String: Any])?["syscall"] as? String, "ptrace", "the filter still reports (\(mode))")
+        }
+    }
+
     func testWorker_runsAsItsOwnUnprivilegedUid() throws {
         for mode in modes {
             let (result, _) = try confined(mode, "default", [])
@@ -117,5 +153,13 @@ final class ConfinedWorkerTests: XCTestCase {
             XCTAssertEqual(uids.count, 4, line)
             XCTAssertTrue(uids.allSatisfy { $0 >= 200_000 && $0 == uids[0] }, line)
         }
+    }
+}
+
+/// Where the shipped profiles are.
+enum SandboxProfileFiles {
+    static var defaultProfile: String? {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sandbox/profiles/default.json").path
     }
 }

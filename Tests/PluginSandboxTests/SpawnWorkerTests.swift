@@ -166,6 +166,17 @@ final class SpawnWorkerTests: XCTestCase {
         }
     }
 
+    func testProfileZygotes_areCachedByProfileAndBoundedWithIdleOnesEvictedAndReaped() throws {
+        let result = try SpawnProbeRunner.run("profiles", "10")
+        XCTAssertEqual(result["spawned"] as? Int, 11)
+        let zygotes = try XCTUnwrap(result["zygotes"] as? [String])
+        XCTAssertEqual(zygotes.first, "sandbox-zygote", "the main zygote")
+        XCTAssertEqual(zygotes.count - 1, 8, "at most 8 profile zygotes: \(zygotes)")
+        XCTAssertEqual(Set(zygotes).count, zygotes.count, "one zygote per profile: \(zygotes)")
+        XCTAssertTrue(zygotes.contains("sandbox-zygote profile-0"), "the profile used again got a zygote again: \(zygotes)")
+        XCTAssertEqual(result["zombies"] as? [Int], [], "evicted zygotes are reaped")
+    }
+
     func testSpare_inEachMode_knowsNoSessionAndTakesItsTitleWhenTold() throws {
         for mode in modes {
             let result = try SpawnProbeRunner.run("spare", mode)

@@ -91,6 +91,44 @@ public enum BootstrapMessage: Sendable {
     }
 }
 
+extension BootstrapMessage {
+    /// The `confined` message for `layers` with `width` spaces left for the timing, and where they
+    /// start: `{"confined":{"layers":[...],"spawnMicroseconds":<spaces>}}`. Written by hand (it is
+    /// built for every spawn, right before the fork) and read back by ``receive(from:)``.
+    static func confinedTemplate(_ layers: [EngagedLayer], timingWidth width: Int) -> (bytes: [UInt8], timingOffset: Int) {
+        var bytes = Array(#"{"confined":{"layers":["#.utf8)
+        for (index, layer) in layers.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += Array(#"{"name":"#.utf8)
+            appendJSONString(layer.name, to: &bytes)
+            bytes += Array(#","detail":"#.utf8)
+            appendJSONString(layer.detail, to: &bytes)
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes += Array(#"],"spawnMicroseconds":"#.utf8)
+        let offset = bytes.count
+        bytes += [UInt8](repeating: UInt8(ascii: " "), count: width) + Array("}}".utf8)
+        return (bytes, offset)
+    }
+
+    /// Appends `text` as a JSON string (quotes, backslashes and control characters escaped).
+    private static func appendJSONString(_ text: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                bytes += [UInt8(ascii: "\\"), byte]
+            case ..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            default:
+                bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
 /// A bootstrap channel that did not deliver a valid message.
 public struct BootstrapError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What was wrong.

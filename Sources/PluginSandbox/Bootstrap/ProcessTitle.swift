@@ -12,8 +12,13 @@ public enum ProcessTitle {
     /// `worker doc-1`. Call it on the main thread to rename the process's `comm`.
     public static func set(_ title: String) {
         _ = psg_set_title(title)
+        try? ProcessCalls.setThreadName(threadName(title))
+    }
+
+    /// The thread name (`comm`) shown for `title`.
+    static func threadName(_ title: String) -> String {
         let short = title.hasPrefix("sandbox-") ? String(title.dropFirst("sandbox-".count)) : title
-        try? ProcessCalls.setThreadName(String(decoding: short.utf8.prefix(15), as: UTF8.self))
+        return String(decoding: short.utf8.prefix(15), as: UTF8.self)
     }
 
     /// The title of a worker serving `session` (nil: a spare).

@@ -89,41 +89,5 @@ enum ConfinementCalls {
         _ = try systemCall("landlock_add_rule") { psc_landlock_allow(ruleset.rawValue, Int32(abi), path.rawValue, access) }
     }
 
-    static func landlockRestrict(_ ruleset: FileDescriptor) throws(SystemCallError) {
-        _ = try systemCall("landlock_restrict_self") { psc_landlock_restrict(ruleset.rawValue) }
-    }
-
-    static func dropBoundingSet() throws(SystemCallError) {
-        _ = try systemCall("prctl(PR_CAPBSET_DROP)") { psc_drop_bounding_set() }
-    }
-
-    static func clearCapabilities() throws(SystemCallError) {
-        _ = try systemCall("capset") { psc_clear_capabilities() }
-    }
-
-    static func setIdentity(_ identity: WorkerIdentity) throws(SystemCallError) {
-        _ = try systemCall("setresuid") { psc_set_identity(identity.uid, identity.gid) }
-    }
-
-    static func setResourceLimit(_ resource: Int32, to value: UInt64) throws(SystemCallError) {
-        _ = try systemCall("setrlimit(\(resource))") { psc_set_rlimit(resource, value) }
-    }
-
-    static func setNoNewPrivileges() throws(SystemCallError) {
-        _ = try systemCall("prctl(PR_SET_NO_NEW_PRIVS)") { psc_set_no_new_privs() }
-    }
-
-    static func limitMallocArenas(_ count: Int32) {
-        _ = psc_limit_malloc_arenas(count)
-    }
-
-    /// Loads `program` as this process's seccomp filter; returns its listener when `listener`.
-    static func loadSeccomp(_ program: SeccompProgram, listener: Bool) throws(SystemCallError) -> FileDescriptor? {
-        let result = try systemCall("seccomp(SECCOMP_SET_MODE_FILTER)") {
-            program.instructions.withUnsafeBytes { psc_seccomp_load($0.baseAddress, Int32(program.count), listener ? 1 : 0) }
-        }
-        return listener ? FileDescriptor(rawValue: result) : nil
-    }
-
     static var seccompNotifySupported: Bool { psc_seccomp_notify_supported() == 1 }
 }

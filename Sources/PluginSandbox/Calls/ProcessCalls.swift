@@ -55,11 +55,6 @@ enum ProcessCalls {
         FileDescriptor(rawValue: try systemCall("fcntl(F_DUPFD_CLOEXEC)") { psp_duplicate_above(descriptor.rawValue, minimum) })
     }
 
-    /// Every catchable signal to its default action, none blocked.
-    static func resetSignals() throws(SystemCallError) {
-        _ = try systemCall("sigaction(SIG_DFL)") { psp_reset_signals() }
-    }
-
     /// Blocks (or unblocks) every signal in the calling thread.
     static func blockAllSignals(_ block: Bool) throws(SystemCallError) {
         _ = try systemCall("pthread_sigmask") { block ? psp_block_all_signals() : psp_unblock_all_signals() }
@@ -78,11 +73,6 @@ enum ProcessCalls {
     /// `PR_SET_NAME` of the calling thread.
     static func setThreadName(_ name: String) throws(SystemCallError) {
         _ = try systemCall("prctl(PR_SET_NAME)") { psp_set_thread_name(name) }
-    }
-
-    /// `setsid`.
-    static func newSession() throws(SystemCallError) {
-        _ = try systemCall("setsid") { psp_new_session() }
     }
 
     /// The number of threads of the calling process.

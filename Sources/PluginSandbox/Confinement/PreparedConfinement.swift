@@ -16,7 +16,7 @@ struct PreparedConfinement {
     /// Layers engaged by the preparation (namespaces, root), in order.
     let layers: [EngagedLayer]
     /// The seccomp program and its report detail; nil when the profile has no filter.
-    let seccomp: (program: SeccompProgram, detail: String)?
+    let seccomp: (program: LoadableProgram, detail: String)?
     /// The Landlock ruleset (close-on-exec, numbered at least ``WorkerChannels/Slot/firstFree``) and
     /// its report detail; nil when the profile does not use Landlock or it degraded.
     let landlock: (ruleset: FileDescriptor, detail: String)?
@@ -53,11 +53,11 @@ struct PreparedConfinement {
             log.rename("root", detail: detail)
         }
 
-        var seccomp: (SeccompProgram, String)?
+        var seccomp: (LoadableProgram, String)?
         if profile.seccomp.defaultAction != "allow" || !profile.seccomp.rules.isEmpty {
             do {
                 let policy = try SeccompPolicy(profile.seccomp)
-                seccomp = (try policy.program(), "default \(policy.defaultAction), \(policy.ruleCount) rules, foreign architectures reported")
+                seccomp = (LoadableProgram(try policy.program()), "default \(policy.defaultAction), \(policy.ruleCount) rules, foreign architectures reported")
             } catch {
                 throw ConfinementError(layer: "seccomp", errno: EINVAL, detail: error.description)
             }
@@ -106,6 +106,24 @@ struct PreparedConfinement {
             throw error
         }
         return ruleset
+    }
+}
+
+/// A seccomp program at a fixed address, for the start sequence of every worker to load.
+final class LoadableProgram {
+    /// The instructions.
+    let instructions: UnsafeMutableRawPointer
+    /// How many 8-byte instructions there are.
+    let count: Int
+
+    init(_ program: SeccompProgram) {
+        instructions = .allocate(byteCount: max(program.instructions.count, 8), alignment: 8)
+        instructions.copyMemory(from: program.instructions, byteCount: program.instructions.count)
+        count = program.count
+    }
+
+    deinit {
+        instructions.deallocate()
     }
 }
 

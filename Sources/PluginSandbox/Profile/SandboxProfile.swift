@@ -2,7 +2,7 @@ import Foundation
 
 /// A confinement policy, loaded from `Sandbox/profiles/*.json` (the single source of truth;
 /// see `Sandbox/README.md` for the format).
-public struct SandboxProfile: Codable, Sendable, Equatable {
+public struct SandboxProfile: Codable, Sendable, Hashable {
     /// The profile's name, e.g. `default`.
     public var name: String
     /// What the profile is for.
@@ -42,7 +42,7 @@ public struct SandboxProfile: Codable, Sendable, Equatable {
 }
 
 /// The seccomp part of a profile.
-public struct SeccompSection: Codable, Sendable, Equatable {
+public struct SeccompSection: Codable, Sendable, Hashable {
     /// What happens to a syscall no rule names: `trap` (the call is stopped and reported to the
     /// supervisor through the worker's seccomp listener; the supervisor ends the worker naming it),
     /// `kill`, `errno:NAME`, `log` (allowed but logged by the kernel) or `allow`.
@@ -54,14 +54,14 @@ public struct SeccompSection: Codable, Sendable, Equatable {
 }
 
 /// A named group of allowed syscalls, with the reason they are needed.
-public struct SyscallGroup: Codable, Sendable, Equatable {
+public struct SyscallGroup: Codable, Sendable, Hashable {
     public var name: String
     public var reason: String
     public var syscalls: [String]
 }
 
 /// An action for one syscall, optionally only when its arguments match.
-public struct SyscallRule: Codable, Sendable, Equatable {
+public struct SyscallRule: Codable, Sendable, Hashable {
     public var syscall: String
     /// `allow`, `trap`, `kill`, `log` or `errno:NAME`.
     public var action: String
@@ -71,7 +71,7 @@ public struct SyscallRule: Codable, Sendable, Equatable {
 }
 
 /// A comparison on one syscall argument.
-public struct ArgumentCondition: Codable, Sendable, Equatable {
+public struct ArgumentCondition: Codable, Sendable, Hashable {
     /// The argument index, 0 to 5.
     public var arg: Int
     /// `equals`, `not-equals` or `masked-equals` (`(argument & mask) == value`).
@@ -83,7 +83,7 @@ public struct ArgumentCondition: Codable, Sendable, Equatable {
 }
 
 /// A number or a named constant in a condition.
-public enum ConditionValue: Codable, Sendable, Equatable {
+public enum ConditionValue: Codable, Sendable, Hashable {
     case number(UInt64)
     case name(String)
 
@@ -106,7 +106,7 @@ public enum ConditionValue: Codable, Sendable, Equatable {
 }
 
 /// rlimits (nil: left as inherited).
-public struct ResourceLimits: Codable, Sendable, Equatable {
+public struct ResourceLimits: Codable, Sendable, Hashable {
     public var addressSpaceBytes: UInt64?
     public var openFiles: UInt64?
     public var processes: UInt64?
@@ -128,13 +128,13 @@ public struct ResourceLimits: Codable, Sendable, Equatable {
 /// Landlock: no writes anywhere; reads only beneath `readOnly`; no TCP; signals and abstract
 /// sockets scoped to the worker (ABI 6). With the `mount` namespace, `readOnly` also lists what
 /// the worker's minimal root holds.
-public struct LandlockSection: Codable, Sendable, Equatable {
+public struct LandlockSection: Codable, Sendable, Hashable {
     public var enabled: Bool
     public var readOnly: [String]
 }
 
 /// Credentials.
-public struct IdentitySection: Codable, Sendable, Equatable {
+public struct IdentitySection: Codable, Sendable, Hashable {
     /// Drop every capability, including the bounding set.
     public var dropCapabilities: Bool
     /// When the supervisor is root, run each worker as its own unprivileged uid/gid.
@@ -142,7 +142,7 @@ public struct IdentitySection: Codable, Sendable, Equatable {
 }
 
 /// Limits the supervisor enforces on a worker from outside.
-public struct SupervisionLimits: Codable, Sendable, Equatable {
+public struct SupervisionLimits: Codable, Sendable, Hashable {
     public var heartbeatIntervalMilliseconds: Int
     public var heartbeatTimeoutMilliseconds: Int
     public var requestTimeoutMilliseconds: Int

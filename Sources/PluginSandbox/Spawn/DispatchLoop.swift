@@ -73,10 +73,9 @@ final class DispatchLoop {
             main.outbox.append((bytes, .raw(completion)))
             flushMain()
         case .zygote(let plan, let profile, let joins, let cgroup):
-            let key: ProfileKey
+            let key = ProfileKey(profile)
             let request: [UInt8]
             do throws(SpawnError) {
-                key = try ProfileKey(profile)
                 request = try plan.encoded()
             } catch {
                 return completion(.failure(error))

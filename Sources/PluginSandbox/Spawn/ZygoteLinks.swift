@@ -90,28 +90,14 @@ final class ProfileZygoteLink: ZygoteLink {
     }
 }
 
-/// A profile's identity for the zygote cache: its canonical JSON (sorted keys), so two profiles
-/// share a zygote exactly when their content is the same, and a short digest of it for display.
+/// A profile's identity for the zygote cache: its whole content (two profiles share a zygote
+/// exactly when they are equal), hashed as a value rather than re-encoded on every spawn.
 struct ProfileKey: Hashable, Sendable, CustomStringConvertible {
-    let canonical: [UInt8]
-    /// FNV-1a (64 bits) of the canonical form, in hexadecimal.
-    let digest: String
+    let profile: SandboxProfile
 
-    init(_ profile: SandboxProfile) throws(SpawnError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        do {
-            canonical = Array(try encoder.encode(profile))
-        } catch {
-            throw SpawnError(step: .encodeRequest, errno: EINVAL, detail: "profile \(profile.name): \(error)")
-        }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in canonical {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        digest = String(hash, radix: 16)
+    init(_ profile: SandboxProfile) {
+        self.profile = profile
     }
 
-    var description: String { digest }
+    var description: String { profile.name }
 }

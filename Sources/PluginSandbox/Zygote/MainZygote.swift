@@ -43,8 +43,10 @@ enum MainZygote {
             case .failure(let error):
                 socket.send(.failed(error))
             case .success(let request):
+                let request = Result { () throws(SpawnError) in try decodeMessage(ProfileZygoteRequest.self, buffer[0..<request.count]) }
+                ZygoteSocket.forget(&buffer, count: buffer.count)
                 do throws(SpawnError) {
-                    let decoded = try decodeMessage(ProfileZygoteRequest.self, buffer[0..<request.count])
+                    let decoded = try request.get()
                     let (pid, pidfd, hostEnd) = try startProfileZygote(decoded.profile, host: socket, supervisorPID: supervisorPID, worker: worker)
                     if !socket.send(.succeeded(pid), passing: [pidfd, hostEnd]) {
                         try? ProcessCalls.sendSignal(SIGKILL, through: pidfd)

@@ -52,8 +52,10 @@ enum ProfileZygote {
             case .failure(let error):
                 host.send(.failed(error))
             case .success(let request):
+                let decoded = Result { () throws(SpawnError) in try WorkerLaunchPlan.decode(buffer[0..<request.count]) }
+                ZygoteSocket.forget(&buffer, count: request.count)
                 do throws(SpawnError) {
-                    let plan = try WorkerLaunchPlan.decode(buffer[0..<request.count])
+                    let plan = try decoded.get()
                     try spawn(plan, descriptors: request.descriptors, supervisorPID: supervisorPID, birth: birth, host: host)
                 } catch {
                     for descriptor in request.descriptors { descriptor.closeAfterUse() }
@@ -78,13 +80,14 @@ enum ProfileZygote {
         let joins = Array(descriptors.prefix(plan.joinCount))
         let cgroup = plan.joinsCgroupDirectory ? descriptors.last : nil
         let channels = try WorkerChannels.create()
-        let forkedAt = ContinuousClock.now
+        let start = birth.start(for: plan, channels: channels, joins: joins)
+        start.markStart()
         let forked = try SpawnError.during(.clone, cleanup: {
             channels.closeWorkerEnds()
             channels.closeSupervisorEnds()
         }) { () throws(SystemCallError) in try ProcessCalls.forkSibling(intoCgroup: cgroup) }
         guard forked.pid != 0, let pidfd = forked.pidfd else {
-            birth.fromZygote(plan, channels: channels, joins: joins, forkedAt: forkedAt)
+            birth.run(start, plan: plan, mode: .zygote)
         }
         channels.closeWorkerEnds()
         for descriptor in descriptors { descriptor.closeAfterUse() }

@@ -34,10 +34,20 @@ struct ZygoteReply: Codable, Sendable {
     }
 
     func encoded() -> [UInt8] {
-        (try? encodeMessage(self)) ?? Array(#"{"failedStep":"zygoteReply"}"#.utf8)
+        // A success is written by hand: a zygote sends it right after a fork, when every
+        // microsecond it keeps the CPU is one the new worker waits.
+        if let pid, failedStep == nil, errno == nil, detail == nil { return Array("{\"pid\":\(pid)}".utf8) }
+        return (try? encodeMessage(self)) ?? Array(#"{"failedStep":"zygoteReply"}"#.utf8)
     }
 
     static func decode(_ bytes: some Collection<UInt8>) throws(SpawnError) -> ZygoteReply {
+        // The common answer, `{"pid":N}`, is read without a JSON decoder.
+        let bytes = Array(bytes)
+        let prefix = Array(#"{"pid":"#.utf8)
+        if bytes.count > prefix.count + 1, bytes.starts(with: prefix), bytes.last == UInt8(ascii: "}"),
+           let pid = Int32(String(decoding: bytes.dropFirst(prefix.count).dropLast(), as: UTF8.self)), pid > 0 {
+            return .succeeded(pid)
+        }
         do {
             return try decodeMessage(ZygoteReply.self, bytes)
         } catch {
@@ -57,10 +67,8 @@ struct ZygoteReply: Codable, Sendable {
 struct ZygoteSocket {
     let descriptor: FileDescriptor
 
-    /// Receives one request into `buffer` (zeroed first, so no earlier request lingers in memory a
-    /// worker inherits). Returns nil when the host hung up.
+    /// Receives one request into `buffer`. Returns nil when the host hung up.
     func receive(into buffer: inout [UInt8], descriptorCapacity: Int) -> Result<(count: Int, descriptors: [FileDescriptor]), SpawnError>? {
-        for index in buffer.indices { buffer[index] = 0 }
         do throws(SystemCallError) {
             let received = try descriptor.receiveMessage(into: &buffer, descriptorCapacity: descriptorCapacity)
             if received.count == 0 {
@@ -77,6 +85,15 @@ struct ZygoteSocket {
             return .failure(SpawnError(step: .requestTooLarge, errno: error.errno.rawValue, detail: "more than \(buffer.count - 1) bytes or too many descriptors"))
         } catch {
             return nil  // the socket failed: the host is gone
+        }
+    }
+
+    /// Zeroes the first `count` bytes of `buffer`, so that no request (another session's
+    /// environment) lingers in memory a later worker inherits.
+    static func forget(_ buffer: inout [UInt8], count: Int) {
+        buffer.withUnsafeMutableBytes { bytes in
+            guard let base = bytes.baseAddress else { return }
+            memset(base, 0, min(count, bytes.count))
         }
     }
 

@@ -50,6 +50,8 @@ enum ProbeCommand {
             return try await zygoteSignals()
         case "confined":
             return try await ProbeConfined.run(mode: .parse(word(rest, 0)), profile: word(rest, 1), commands: Array(rest.dropFirst(2)))
+        case "profiles":
+            return try await ProbeConfined.profiles(count: number(rest, 0))
         case "spare":
             return try await ProbeConfined.spare(mode: .parse(word(rest, 0)))
         case "hold":
@@ -59,7 +61,7 @@ enum ProbeCommand {
         case "bench":
             return JSONObject(try await ProbeBench.run(iterations: number(rest, 0), profileName: rest.count > 1 ? rest[1] : "default"))
         default:
-            throw UsageError(description: "usage: spawn-probe mode|roundtrip|terminate|orphan|leak|concurrent|malformed|fallback|zygote-signals|confined|spare|hold|cgroup|bench ...")
+            throw UsageError(description: "usage: spawn-probe mode|roundtrip|terminate|orphan|leak|concurrent|malformed|fallback|zygote-signals|confined|profiles|spare|hold|cgroup|bench ...")
         }
     }
 

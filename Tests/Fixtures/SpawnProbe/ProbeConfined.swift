@@ -77,6 +77,25 @@ enum ProbeConfined {
         return JSONObject(["before": before, "after": ProbeSupport.title(of: worker.pid), "info": info])
     }
 
+    /// Spawns a worker under each of `count` distinct profiles, then one more under the first
+    /// again, and reports the profile zygotes alive afterwards and any unreaped child.
+    static func profiles(count: Int) async throws -> JSONObject {
+        let spawner = try WorkerSpawner(mode: .zygote)
+        let names = (0..<count).map { "profile-\($0)" } + ["profile-0"]
+        var pids: [Int32] = []
+        for name in names {
+            let worker = try await spawner.spawn(ProbeSupport.probeRequest(name, profile: SandboxProfile(name: name)))
+            _ = try ProbeSupport.bootstrap(worker)
+            _ = try LineChannel(fd: worker.socket.rawValue).receive()
+            pids.append(worker.pid)
+            worker.discard()
+        }
+        return JSONObject([
+            "spawned": pids.count, "zygotes": ProbeSupport.zygoteTitles().map { $0["cmdline"] ?? "" },
+            "zombies": ProbeSupport.zombieChildren(),
+        ])
+    }
+
     /// Spawns a worker carrying `control` (in its environment and session id), announces its pid,
     /// and keeps it running until this process is killed: for scanning the worker's memory.
     static func hold(mode: SpawnMode, control: String) async throws -> JSONObject {

@@ -92,16 +92,28 @@ enum ProbeSupport {
 
     /// The children of this process whose title says they are zygotes.
     static func zygoteTitles() -> [[String: String]] {
+        children().compactMap { pid, _ -> [String: String]? in
+            let title = title(of: pid)
+            return title["cmdline"]?.hasPrefix("sandbox-zygote") == true ? title : nil
+        }.sorted { ($0["cmdline"] ?? "") < ($1["cmdline"] ?? "") }
+    }
+
+    /// The children of this process that ended and were not reaped.
+    static func zombieChildren() -> [Int32] {
+        children().filter { $0.state == "Z" }.map(\.pid)
+    }
+
+    /// The children of this process and their states (from /proc/PID/stat).
+    private static func children() -> [(pid: Int32, state: Substring)] {
         let me = getpid()
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init).compactMap { pid -> [String: String]? in
+        return entries.compactMap(Int32.init).compactMap { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { return nil }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 2, Int32(fields[1]) == me else { return nil }
-            let title = title(of: pid)
-            return title["cmdline"]?.hasPrefix("sandbox-zygote") == true ? title : nil
-        }.sorted { ($0["cmdline"] ?? "") < ($1["cmdline"] ?? "") }
+            return (pid, fields[0])
+        }
     }
 }
 
