@@ -1,5 +1,6 @@
 import Logging
 import PluginSandbox
+import Synchronization
 
 /// How a host runs its sandboxed sessions: where profiles come from, how workers are spawned,
 /// the limits the supervisor enforces, what sessions may send to the global bus, resource
@@ -61,10 +62,25 @@ public struct SandboxConfiguration: Sendable {
     func makeCgroups() throws -> CgroupController? {
         guard resources.mode == .automatic else { return nil }
         do {
-            return try CgroupController(configuration: CgroupController.Configuration(aggregate: resources.aggregate))
+            return try SharedCgroups.controller(aggregate: resources.aggregate)
         } catch {
             logger.warning("cgroups unavailable; memory is watched by sampling", metadata: ["error": "\(error)"])
             return nil
+        }
+    }
+}
+
+/// One cgroup controller per process: its parent group is named after the process, so every
+/// host in the process shares it (and its aggregate limits, set by the first).
+enum SharedCgroups {
+    private static let shared = Mutex<CgroupController?>(nil)
+
+    static func controller(aggregate: CgroupAggregateLimits) throws -> CgroupController {
+        try shared.withLock { (shared) throws -> CgroupController in
+            if let shared { return shared }
+            let made = try CgroupController(configuration: CgroupController.Configuration(aggregate: aggregate))
+            shared = made
+            return made
         }
     }
 }
