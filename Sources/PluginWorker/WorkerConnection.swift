@@ -42,10 +42,24 @@ final class WorkerConnection: Sendable {
 
     // MARK: Writing
 
-    /// Sends one message; false when the socket is gone.
+    /// The largest frame body the supervisor accepts (the default until the welcome says otherwise).
+    private let maximumFrameLength = WireLimits.defaultMaximumFrameLength
+
+    /// Encodes one message as a frame within the frame limit.
+    private func frame(_ message: WireMessage) -> Result<[UInt8], WireError> {
+        var frame: [UInt8] = []
+        do {
+            try MessageCodec.appendFrame(message, to: &frame, maximumFrameLength: maximumFrameLength)
+            return .success(frame)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Sends one message; false when the socket is gone or the message is too large to send.
     @discardableResult
     func send(_ message: WireMessage) -> Bool {
-        guard let frame = try? MessageCodec.encodeFrame(message) else { return false }
+        guard case .success(let frame) = frame(message) else { return false }
         return send(frame: frame)
     }
 
@@ -75,7 +89,12 @@ final class WorkerConnection: Sendable {
             defer { calls.nextID += 1 }
             return calls.nextID
         }
-        let message = make(id)
+        let encoded: [UInt8]
+        switch frame(make(id)) {
+        case .success(let frame): encoded = frame
+        case .failure(let error):
+            return .failure(WireFailure(code: .decodingFailed, message: "cannot send it to the supervisor: \(error)"))
+        }
         return await withCheckedContinuation { continuation in
             let closed: String? = calls.withLock { calls in
                 if let closed = calls.closed { return closed }
@@ -84,7 +103,7 @@ final class WorkerConnection: Sendable {
             }
             if let closed {
                 continuation.resume(returning: .failure(WireFailure(code: .sessionDead, message: closed)))
-            } else if !send(message) {
+            } else if !send(frame: encoded) {
                 calls.withLock { $0.pending.removeValue(forKey: id) }?
                     .resume(returning: .failure(WireFailure(code: .sessionDead, message: "the session socket is closed")))
             }

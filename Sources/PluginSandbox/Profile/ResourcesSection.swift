@@ -4,7 +4,7 @@
 /// it (kernel memory included) and the supervisor reads the real peak when it classifies the end;
 /// where it cannot be engaged (and `allowDegraded` lists `cgroup`), the supervisor falls back to
 /// sampling RSS against `supervision.memoryLimitBytes`, which defaults to `memoryBytes`.
-public struct ResourcesSection: Codable, Sendable, Equatable {
+public struct ResourcesSection: Codable, Sendable, Hashable {
     /// Hard memory limit in bytes, kernel memory included.
     public var memoryBytes: UInt64?
     /// CPU quota in percent of one CPU (100: one full CPU): a spinning plugin gets at most this.
@@ -61,7 +61,7 @@ public struct ResourcesSection: Codable, Sendable, Equatable {
 }
 
 /// The most CPU time a session may use in any window of `windowSeconds`.
-public struct CPUBudget: Codable, Sendable, Equatable {
+public struct CPUBudget: Codable, Sendable, Hashable {
     /// CPU seconds allowed per window.
     public var seconds: Double
     /// The window's length in seconds.
