@@ -130,6 +130,15 @@ public final class SandboxedSessionHost: SessionHost {
         return await session.kill()
     }
 
+    /// Replaces session `id`'s worker with a new one (same id and settings; the restart policy is
+    /// not charged). Throws for an unknown session or one that is not running.
+    public func restart(_ id: SessionID) async throws(SessionError) {
+        guard let session = supervisor.session(id.rawValue) else { throw SessionError.unknown(id.rawValue) }
+        guard await session.restart() else {
+            throw SessionError(code: .sessionDead, sessionID: id.rawValue, message: "session \(id) is not running; only a running session can be restarted")
+        }
+    }
+
     /// Every lifecycle change from now on, in order.
     public func lifecycleChanges() -> AsyncStream<SessionLifecycle> {
         supervisor.lifecycleChanges()

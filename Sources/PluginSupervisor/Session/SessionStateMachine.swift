@@ -26,6 +26,8 @@ struct SessionStateMachine: Sendable {
     private(set) var lastCause: ExitCause?
     /// An operator (or the host) killed it: no restart, whatever the cause says.
     private var killedOnPurpose = false
+    /// An operator asked for a new worker: the current one is being ended for that.
+    private var restartAsked = false
 
     init(policy: RestartPolicy) {
         self.policy = policy
@@ -61,6 +63,8 @@ struct SessionStateMachine: Sendable {
         case end(ExitCause)
         /// Publish `SessionCrashed(willRestart: true)` and start a new worker after `delay`.
         case restart(ExitCause, after: Duration, attempt: Int)
+        /// An operator's restart: start a new worker now (it does not count against the policy).
+        case operatorRestart(attempt: Int)
     }
 
     mutating func workerEnded(_ cause: ExitCause, now: ContinuousClock.Instant) -> EndedAction? {
@@ -76,6 +80,12 @@ struct SessionStateMachine: Sendable {
             phase = .ended(cause)
             return .end(cause)
         case .starting, .running, .restarting:
+            if restartAsked {
+                restartAsked = false
+                let attempt = restartTimes.count + 1
+                phase = .restarting(attempt: attempt)
+                return .operatorRestart(attempt: attempt)
+            }
             if killedOnPurpose {
                 phase = .ended(cause)
                 return .end(cause)
@@ -113,6 +123,18 @@ struct SessionStateMachine: Sendable {
         return cause
     }
 
+    /// An operator asks for a new worker (`sandboxctl restart`): true when the current worker
+    /// should be ended for it (the session is starting or running).
+    mutating func requestRestart() -> Bool {
+        switch phase {
+        case .starting, .running:
+            restartAsked = true
+            return true
+        case .restarting, .disposing, .ended:
+            return false
+        }
+    }
+
     /// What to do when dispose is asked for.
     enum DisposeAction: Equatable {
         /// Ask the current worker to dispose.
@@ -147,6 +169,7 @@ struct SessionStateMachine: Sendable {
 
     mutating func kill() -> KillAction {
         killedOnPurpose = true
+        restartAsked = false
         switch phase {
         case .starting, .running, .disposing:
             return .killWorker

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Logging
 import PluginSandbox
@@ -171,6 +174,17 @@ final class SupervisedSession: @unchecked Sendable {
         return await ended()
     }
 
+    /// Replaces the session's worker with a new one (same id, current settings): the old worker
+    /// is killed, the new one handshakes, `SessionRestarted` is published. False when the session
+    /// is not starting or running.
+    func restart() async -> Bool {
+        await loop.submit { [self] in
+            guard machine.requestRestart() else { return false }
+            link?.kill(ExitCause(kind: .killedByOperator, signal: SIGKILL, detail: "restarted by an operator"))
+            return true
+        }
+    }
+
     /// Waits for the end of the session (after any restarts).
     func ended() async -> ExitCause {
         await withCheckedContinuation { continuation in
@@ -324,6 +338,9 @@ extension SupervisedSession: WorkerLinkOwner {
             publish()
             supervisor.publish(.crashed(id, crash, willRestart: true))
             loop.schedule(at: .now + delay) { [weak self] in self?.restartDue() }
+        case .operatorRestart:
+            publish()
+            restartDue()
         }
     }
 }

@@ -74,6 +74,25 @@ final class SupervisionValueTests: XCTestCase {
         XCTAssertTrue(session.isEnded)
     }
 
+    func testSessionStateMachine_operatorRestart_startsANewWorkerWithoutChargingThePolicy() {
+        var session = SessionStateMachine(policy: .never)
+        _ = session.workerReady()
+        XCTAssertTrue(session.requestRestart())
+        XCTAssertEqual(session.workerEnded(.killedByOperator, now: start), .operatorRestart(attempt: 1))
+        XCTAssertTrue(session.restartDue())
+        XCTAssertEqual(session.workerReady(), .restarted(attempt: 1))
+        XCTAssertEqual(session.restartCount, 0, "an operator's restart is not a crash restart")
+        XCTAssertEqual(session.workerEnded(.signaled(SIGSEGV), now: start), .end(.signaled(SIGSEGV)), "the policy still says never")
+    }
+
+    func testSessionStateMachine_killAfterARestartRequest_ends() {
+        var session = SessionStateMachine(policy: .never)
+        _ = session.workerReady()
+        XCTAssertTrue(session.requestRestart())
+        XCTAssertEqual(session.kill(), .killWorker)
+        XCTAssertEqual(session.workerEnded(.killedByOperator, now: start), .end(.killedByOperator))
+    }
+
     func testSessionStateMachine_operatorKillNeverRestarts() {
         var session = SessionStateMachine(policy: .onCrash())
         _ = session.workerReady()
