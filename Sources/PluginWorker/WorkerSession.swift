@@ -107,13 +107,15 @@ final class WorkerSession: @unchecked Sendable {
         ProcessTitle.set("sandbox-worker \(welcome.sessionID)")
         phase = .building
         let globalPlugins = Set(welcome.globalPlugins.map { PluginId($0) })
+        let unknownReferences = welcome.unknownReferences.flatMap(UnknownReferencePolicy.init(name:)) ?? .throwError
         group.addTask {
             do {
                 let settings = try welcome.settings.decode(RuntimeSettings.self)
                 let scope = try await SessionScope(
                     id: id, catalog: self.catalog, settings: settings,
                     globalBus: WireGlobalBus(connection: self.connection),
-                    globalPlugins: globalPlugins, contextValues: self.contextFactory(id), logger: self.logger)
+                    globalPlugins: globalPlugins, contextValues: self.contextFactory(id), unknownReferences: unknownReferences,
+                    logger: self.logger)
                 let registry = WireRegistry(bus: scope.bus)
                 self.phase = .running(scope, registry)
                 self.connection.send(.ready(Ready(

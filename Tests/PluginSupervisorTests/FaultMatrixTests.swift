@@ -82,12 +82,15 @@ final class FaultMatrixTests: XCTestCase {
 
     func testEveryFault_endsOnlyItsSessionAndTheWitnessLosesNothing() async throws {
         let profiles = try TestProfiles.directory()
-        let configuration = try TestSandbox.configuration(limits: { profile in
-            var limits = WorkerLimits(profile: profile)
-            limits.heartbeatInterval = .milliseconds(100)
-            limits.heartbeatTimeout = .seconds(1)
-            return limits
-        }) { $0.profiles = ProfileCatalog(directories: [profiles]) }
+        let configuration = try TestSandbox.configuration { configuration in
+            configuration.limits = { profile in
+                var limits = WorkerLimits(profile: profile)
+                limits.heartbeatInterval = .milliseconds(100)
+                limits.heartbeatTimeout = .seconds(1)
+                return limits
+            }
+            configuration.profiles = ProfileCatalog(directories: [profiles])
+        }
         try await TestSandbox.withRuntime(configuration: configuration) { runtime, host in
             let witness = try await runtime.createSession(id: "witness")
             let baseline = ProcessSample.openDescriptorCount(pid: getpid()) ?? 0

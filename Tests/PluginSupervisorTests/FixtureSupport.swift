@@ -34,7 +34,6 @@ enum TestSandbox {
     static let catalog = SessionPluginCatalog(DemoCatalog.sessionPlugins + FaultCatalog.sessionPlugins)
 
     static func configuration(
-        limits: (@Sendable (SandboxProfile) -> WorkerLimits)? = nil,
         spares: Int = 0,
         _ adjust: (inout SandboxConfiguration) -> Void = { _ in }
     ) throws -> SandboxConfiguration {
@@ -42,7 +41,6 @@ enum TestSandbox {
         configuration.workerExecutable = try BuiltProduct.path("sandboxctl")
         configuration.spawnMode = .exec
         configuration.sparesPerProfile = spares
-        if let limits { configuration.limits = limits }
         adjust(&configuration)
         return configuration
     }

@@ -15,6 +15,12 @@ public struct UnknownReferencePolicy: Sendable, Hashable, CustomStringConvertibl
     public static let ignore = UnknownReferencePolicy(.ignore)
 
     public var description: String { value.rawValue }
+
+    /// The policy named `name` (`throwError`, `logAndSkip`, `ignore`), as a process bridge carries it.
+    public init?(name: String) {
+        guard let value = Value(rawValue: name) else { return nil }
+        self.value = value
+    }
 }
 
 /// One entry of a settings document that names something the runtime does not know.

@@ -16,31 +16,22 @@ final class SparePool: Sendable {
     }
 
     private let perProfile: Int
-    private let entries = Mutex<[String: Entry]>([:])
-    private let profiles = Mutex<[String: SandboxProfile]>([:])
+    private let entries = Mutex<[SandboxProfile: Entry]>([:])
 
     init(perProfile: Int) {
         self.perProfile = perProfile
     }
 
-    private static func key(_ profile: SandboxProfile) -> String {
-        // The profile's whole content, so two profiles with one name never share spares.
-        let data = (try? JSONEncoder().encode(profile)) ?? Data(profile.name.utf8)
-        return profile.name + ":" + String(data.hashValue, radix: 36) + ":\(data.count)"
-    }
-
     /// Keeps spares for `profile` from now on.
     func enable(_ profile: SandboxProfile) {
-        let key = Self.key(profile)
-        profiles.withLock { $0[key] = profile }
-        entries.withLock { $0[key, default: Entry()].wanted = true }
+        entries.withLock { $0[profile, default: Entry()].wanted = true }
     }
 
     /// Takes a ready spare for `profile` (and marks the profile as wanted for later).
     func take(_ profile: SandboxProfile) -> WorkerLink? {
         guard perProfile > 0 else { return nil }
-        let key = Self.key(profile)
-        profiles.withLock { $0[key] = profile }
+        // Keyed by the profile's whole content, so two profiles with one name never share spares.
+        let key = profile
         return entries.withLock { entries in
             entries[key, default: Entry()].wanted = true
             return entries[key]?.ready.popLast()
@@ -49,39 +40,34 @@ final class SparePool: Sendable {
 
     /// Whether `profile` has fewer spares (ready or starting) than wanted.
     func wantsMore(_ profile: SandboxProfile) -> Bool {
-        let key = Self.key(profile)
-        return entries.withLock { entries in
-            guard let entry = entries[key], entry.wanted else { return false }
+        entries.withLock { entries in
+            guard let entry = entries[profile], entry.wanted else { return false }
             return entry.ready.count + entry.starting < perProfile
         }
     }
 
     /// Reserves one spare to spawn; false when enough are ready or starting.
     func beginRefill(_ profile: SandboxProfile) -> Bool {
-        let key = Self.key(profile)
-        return entries.withLock { entries in
-            var entry = entries[key, default: Entry()]
+        entries.withLock { entries in
+            var entry = entries[profile, default: Entry()]
             guard entry.wanted, entry.ready.count + entry.starting < perProfile else { return false }
             entry.starting += 1
-            entries[key] = entry
+            entries[profile] = entry
             return true
         }
     }
 
     /// The spawn reserved by ``beginRefill(_:)`` is over (the spare greets later, or it failed).
     func endRefill(_ profile: SandboxProfile) {
-        let key = Self.key(profile)
-        entries.withLock { $0[key]?.starting -= 1 }
+        entries.withLock { $0[profile]?.starting -= 1 }
     }
 
     fileprivate func add(_ link: WorkerLink) {
-        let key = Self.key(link.profile)
-        entries.withLock { $0[key, default: Entry()].ready.append(link) }
+        entries.withLock { $0[link.profile, default: Entry()].ready.append(link) }
     }
 
     fileprivate func remove(_ link: WorkerLink) {
-        let key = Self.key(link.profile)
-        entries.withLock { $0[key]?.ready.removeAll { $0 === link } }
+        entries.withLock { $0[link.profile]?.ready.removeAll { $0 === link } }
     }
 
     /// Takes every ready spare (shutdown).

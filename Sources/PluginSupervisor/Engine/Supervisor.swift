@@ -105,7 +105,8 @@ final class Supervisor: Sendable {
 
     /// Spawns (or takes a warm spare for) a new session and waits until its plugins are attached.
     func openSession(id: String, profile: SandboxProfile, settings: RawJSON, globalPlugins: [String],
-                     restartPolicy: RestartPolicy) async throws(SessionError) -> SupervisedSession {
+                     restartPolicy: RestartPolicy, unknownReferences: String? = nil,
+                     limits: WorkerLimits? = nil) async throws(SessionError) -> SupervisedSession {
         try table.withLock { (table) throws(SessionError) in
             if table.shuttingDown { throw SessionError(code: .spawn, sessionID: id, message: "the supervisor is shutting down") }
             if table.live[id] != nil || table.reserved.contains(id) {
@@ -114,11 +115,13 @@ final class Supervisor: Sendable {
             table.reserved.insert(id)
         }
         defer { table.withLock { _ = $0.reserved.remove(id) } }
-        let spare = spares.take(profile)
+        // A spare was greeted with the profile's own limits: a session with other limits starts cold.
+        let spare = limits == nil ? spares.take(profile) : nil
         let loop = spare?.loop ?? nextLoop()
         let session = await loop.submit { [self] in
             SupervisedSession(id: id, profile: profile, restartPolicy: restartPolicy, settings: settings,
-                              globalPlugins: globalPlugins, loop: loop, supervisor: self, logger: configuration.logger)
+                              globalPlugins: globalPlugins, unknownReferences: unknownReferences,
+                              limits: limits ?? configuration.limits(profile), loop: loop, supervisor: self, logger: configuration.logger)
         }
         let link: WorkerLink
         if let spare {
@@ -126,7 +129,7 @@ final class Supervisor: Sendable {
             await loop.submit { session.adopt(spare, isSpare: true) }
         } else {
             do {
-                link = try await spawnWorker(profile: profile, assignment: session.coldAssignment, on: loop)
+                link = try await spawnWorker(profile: profile, limits: session.limits, assignment: session.coldAssignment, on: loop)
             } catch {
                 await loop.submit { session.respawnFailed(error) }
                 throw error
@@ -152,7 +155,7 @@ final class Supervisor: Sendable {
     }
 
     /// Spawns a worker for `assignment` (nil: a spare) and builds its link on `loop` (not started).
-    private func spawnWorker(profile: SandboxProfile, assignment: SessionAssignment?, on loop: EventLoop) async throws(SessionError) -> WorkerLink {
+    private func spawnWorker(profile: SandboxProfile, limits: WorkerLimits, assignment: SessionAssignment?, on loop: EventLoop) async throws(SessionError) -> WorkerLink {
         let sessionID = assignment?.sessionID ?? "(spare)"
         let cgroup: WorkerCgroup?
         do {
@@ -174,7 +177,7 @@ final class Supervisor: Sendable {
         }
         let configuration = self.configuration
         return await loop.submit {
-            WorkerLink(loop: loop, worker: spawned, profile: profile, limits: configuration.limits(profile),
+            WorkerLink(loop: loop, worker: spawned, profile: profile, limits: limits,
                        policy: configuration.inboundPolicy, permissions: configuration.permissions, cgroup: cgroup,
                        assignment: assignment, logger: configuration.logger)
         }
@@ -188,7 +191,8 @@ final class Supervisor: Sendable {
     private func respawnNow(_ session: SupervisedSession) async {
         let loop = session.loop
         do {
-            let link = try await spawnWorker(profile: session.profile, assignment: await loop.submit { session.coldAssignment }, on: loop)
+            let link = try await spawnWorker(profile: session.profile, limits: session.limits,
+                                             assignment: await loop.submit { session.coldAssignment }, on: loop)
             await loop.submit {
                 session.adopt(link, isSpare: false)
                 link.start()
@@ -317,7 +321,7 @@ final class Supervisor: Sendable {
         while spares.beginRefill(profile) {
             let loop = nextLoop()
             do {
-                let link = try await spawnWorker(profile: profile, assignment: nil, on: loop)
+                let link = try await spawnWorker(profile: profile, limits: configuration.limits(profile), assignment: nil, on: loop)
                 await loop.submit { [spares] in
                     link.owner = spares
                     link.start()
@@ -341,10 +345,18 @@ final class Supervisor: Sendable {
 
     private func startHealthTicks(on loop: EventLoop) {
         let interval = configuration.healthInterval
+        let logger = configuration.logger
         loop.execute { [self] in
+            var lastLagReport = ContinuousClock.now - .seconds(60)
             func tick() {
                 let now = ContinuousClock.now
                 let lag = loop.lag
+                // The supervisor's own lateness is reported as such (at most once a second), never
+                // blamed on a worker: heartbeats excuse silence while the loop runs late.
+                if lag > interval, lastLagReport.duration(to: now) > .seconds(1) {
+                    lastLagReport = now
+                    logger.warning("supervisor lag: health checks ran late", metadata: ["loop": "\(loop.name)", "lag": "\(lag.formattedMilliseconds)"])
+                }
                 for session in hosted(on: loop).sessions { session.tick(now: now, loopLag: lag) }
                 loop.schedule(at: now + interval, tick)
             }

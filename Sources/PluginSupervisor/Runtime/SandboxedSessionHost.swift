@@ -12,11 +12,15 @@ public struct SandboxSessionOptions: SessionOptions, Equatable {
     public var profile: String?
     /// What happens when its worker crashes.
     public var restart: RestartPolicy
+    /// The supervisor-side limits (heartbeats, timeouts, frame size, calls in flight); nil: those
+    /// the host's configuration derives from the profile.
+    public var limits: WorkerLimits?
 
     /// Creates options.
-    public init(profile: String? = nil, restart: RestartPolicy = .never) {
+    public init(profile: String? = nil, restart: RestartPolicy = .never, limits: WorkerLimits? = nil) {
         self.profile = profile
         self.restart = restart
+        self.limits = limits
     }
 }
 
@@ -80,7 +84,9 @@ public final class SandboxedSessionHost: SessionHost {
         let profile = try profiles.profile(named: options.profile)
         let session = try await supervisor.openSession(
             id: launch.id.rawValue, profile: profile, settings: try RawJSON(encoding: launch.settings),
-            globalPlugins: launch.globalPlugins.map(\.rawValue).sorted(), restartPolicy: options.restart)
+            globalPlugins: launch.globalPlugins.map(\.rawValue).sorted(), restartPolicy: options.restart,
+            unknownReferences: launch.unknownReferences == .throwError ? nil : launch.unknownReferences.description,
+            limits: options.limits)
         return SandboxedSessionHandle(session: session)
     }
 

@@ -22,6 +22,8 @@ final class SupervisedSession: @unchecked Sendable {
     let loop: EventLoop
     let log: SessionLog
     let createdAt = Date()
+    /// The supervisor-side limits of its workers.
+    let limits: WorkerLimits
     private unowned let supervisor: Supervisor
     private let logger: Logger
 
@@ -29,6 +31,7 @@ final class SupervisedSession: @unchecked Sendable {
     private(set) var link: WorkerLink?
     private var settings: RawJSON
     private var globalPlugins: [String]
+    private let unknownReferences: String?
     private var endWaiters: [CheckedContinuation<ExitCause, Never>] = []
     private var workerStartedAt = ContinuousClock.now
     private var cpuBudget: CPUBudgetMeter?
@@ -36,7 +39,9 @@ final class SupervisedSession: @unchecked Sendable {
     private let published: Mutex<SessionSummary>
 
     init(id: String, profile: SandboxProfile, restartPolicy: RestartPolicy, settings: RawJSON, globalPlugins: [String],
-         loop: EventLoop, supervisor: Supervisor, logger: Logger) {
+         unknownReferences: String? = nil, limits: WorkerLimits, loop: EventLoop, supervisor: Supervisor, logger: Logger) {
+        self.unknownReferences = unknownReferences
+        self.limits = limits
         self.id = id
         self.profile = profile
         self.loop = loop
@@ -59,7 +64,7 @@ final class SupervisedSession: @unchecked Sendable {
 
     /// The assignment a worker gets for this session.
     private var assignment: SessionAssignment {
-        SessionAssignment(sessionID: id, settings: settings, globalPlugins: globalPlugins)
+        SessionAssignment(sessionID: id, settings: settings, globalPlugins: globalPlugins, unknownReferences: unknownReferences)
     }
 
     // MARK: Workers

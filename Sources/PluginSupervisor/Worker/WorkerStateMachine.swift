@@ -10,6 +10,9 @@ struct SessionAssignment: Sendable, Equatable {
     var settings: RawJSON
     /// Global plugin ids enabled now (session plugins may depend on them).
     var globalPlugins: [String]
+    /// What the worker does with settings naming plugins or services nobody registered
+    /// (nil: the default, refuse them).
+    var unknownReferences: String? = nil
 }
 
 /// What the supervisor has learned of a worker before it serves a session.
@@ -188,7 +191,8 @@ struct WorkerStateMachine: Sendable {
             globalPlugins: assignment.globalPlugins,
             maximumFrameLength: limits.maximumFrameLength,
             heartbeatIntervalMilliseconds: Int(limits.heartbeatInterval.totalMilliseconds),
-            maximumInFlight: limits.maximumInFlight)
+            maximumInFlight: limits.maximumInFlight,
+            unknownReferences: assignment.unknownReferences)
     }
 
     /// What to do after ready.

@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DemoPlugins
+import FaultPlugins
+import Foundation
+import Logging
+import PluginKit
+import PluginWire
+import Synchronization
+import XCTest
+@testable import PluginSupervisor
+
+/// Attacks on what sessions share (the global bus, the supervisor's log, memory), each made by
+/// plugin code in a real confined worker, with what the supervisor must do about it.
+final class IsolationTests: XCTestCase {
+    func testGlobalBus_refusesWhatTheHostDoesNotPermit_andTheSessionSeesWhy() async throws {
+        let configuration = try TestSandbox.configuration { $0.permissions = GlobalPermissions(events: [], requests: []) }
+        try await TestSandbox.withRuntime(configuration: configuration) { runtime, _ in
+            do {
+                _ = try await runtime.createSession(id: "refused")
+                XCTFail("the editor plugin's DocumentOpened is not permitted, so its attach fails")
+            } catch {
+                XCTAssertTrue("\(error)".contains("may not send the event DocumentOpened"), "\(error)")
+            }
+            XCTAssertTrue(runtime.sessions.isEmpty)
+        }
+        let allowed = try TestSandbox.configuration { $0.permissions = GlobalPermissions(events: ["DocumentOpened"], requests: []) }
+        try await TestSandbox.withRuntime(configuration: allowed) { runtime, _ in
+            let session = try await runtime.createSession(id: "allowed")
+            let number = try await session.request(AuditNumberRequest())
+            XCTAssertEqual(number, 1, "a permitted event reaches the global handlers")
+        }
+    }
+
+    func testForgedLogLines_areEscapedAndTheirMetadataNamespaced() async throws {
+        let records = LogCapture()
+        let configuration = try TestSandbox.configuration { configuration in
+            configuration.logger = Logger(label: "test") { _ in records.handler() }
+        }
+        try await TestSandbox.withRuntime(configuration: configuration) { runtime, host in
+            let session = try await runtime.createSession(id: "forger")
+            try await session.emit(InjectFault(kind: "forgedLogLines", argument: 3))
+            _ = try await session.request(CurrentThemeRequest())  // the log frames came before this answer
+            let forged = records.all.filter { $0.message.contains("forged") || $0.message.contains("killedByOperator") }
+            XCTAssertEqual(forged.count, 3, "\(records.all.map(\.message))")
+            for record in forged {
+                XCTAssertFalse(record.message.contains("\n"), "a plugin cannot write a line of its own")
+                XCTAssertEqual(record.metadata["session"], "forger", "the supervisor's session key is the real sender")
+                XCTAssertEqual(record.metadata["plugin.session"], "doc-victim", "the plugin's claim is kept, namespaced")
+            }
+            let logged = try XCTUnwrap(host.log(of: "forger")).entries.filter { $0.source == .plugin && $0.text.contains("killedByOperator") }
+            XCTAssertEqual(logged.count, 3)
+            XCTAssertTrue(logged.allSatisfy { !$0.text.contains("\n") && $0.text.contains("\\n") })
+        }
+    }
+
+    func testMemoryBurst_endsAsMemoryLimitWithAPeakWithinTenPercentOfTheLimit() async throws {
+        try await TestSandbox.withRuntime { runtime, host in
+            let session = try await runtime.createSession(id: "burst")
+            let supervised = try XCTUnwrap(host.supervisor.session("burst"))
+            _ = try? await session.emit(InjectFault(kind: "memoryBurst", argument: 4096))
+            let cause = try await supervised.endedWithin(.seconds(30), "memoryBurst")
+            XCTAssertEqual(cause.kind, .memoryLimit, "\(cause)")
+            let detail = cause.detail ?? ""
+            let peak = detail.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+            let limit = 256
+            XCTAssertNotNil(peak, detail)
+            if let peak {
+                XCTAssertGreaterThanOrEqual(Double(peak), Double(limit) * 0.9, detail)
+                XCTAssertLessThanOrEqual(Double(peak), Double(limit) * 1.1, detail)
+            }
+        }
+    }
+}
+
+/// Captures log records a supervisor writes.
+final class LogCapture: Sendable {
+    struct Record: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let records = Mutex<[Record]>([])
+
+    var all: [Record] { records.withLock { $0 } }
+
+    func handler() -> some LogHandler { Handler(capture: self) }
+
+    fileprivate func add(_ record: Record) { records.withLock { $0.append(record) } }
+
+    private struct Handler: LogHandler {
+        let capture: LogCapture
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            var merged = metadata
+            if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+            capture.add(Record(level: event.level, message: "\(event.message)",
+                               metadata: merged.mapValues { "\($0)" }))
+        }
+    }
+}
