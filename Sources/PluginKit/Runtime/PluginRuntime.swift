@@ -79,7 +79,7 @@ public final class PluginRuntime: Sendable {
         let registry = ServiceRegistry()
         let bus = EventBus(label: "global", scope: .global)
         let tracker = SubscriptionTracker()
-        let context = GlobalPluginContext(bus: bus, registry: registry, sessions: SessionBroadcaster(), settings: vetted,
+        let context = GlobalPluginContext(bus: bus, registry: registry, sessions: SessionBroadcaster(host: host), settings: vetted,
                                           logger: logger, tracker: tracker, values: globalContextValues)
         let members = globalPlugins.map { plugin in
             ScopeEngine.Member(

@@ -18,11 +18,22 @@ public enum SessionDelivery<Event: Sendable>: Sendable {
     }
 }
 
+/// A host that delivers one event to many of its sessions at once (a process bridge encodes the
+/// event once and writes the same bytes to every worker). The runtime's broadcasts use it for the
+/// sessions of that host.
+public protocol BroadcastingSessionHost: SessionHost {
+    /// Emits `event` into each of `sessions` (all of this host's) in parallel; one entry per session.
+    func broadcast<E: WireEvent>(_ event: E, identifier: String?, to sessions: [any SessionHandle]) async -> [SessionID: SessionDelivery<E>]
+}
+
 /// `context.sessions` of a global plugin: the live sessions, and broadcasts to all of them.
 public final class SessionBroadcaster: Sendable {
     private let handles = Mutex<[SessionID: any SessionHandle]>([:])
+    private let host: (any BroadcastingSessionHost)?
 
-    init() {}
+    init(host: any SessionHost) {
+        self.host = host as? any BroadcastingSessionHost
+    }
 
     func add(_ handle: any SessionHandle) { handles.withLock { $0[handle.id] = handle } }
     func remove(_ id: SessionID) { _ = handles.withLock { $0.removeValue(forKey: id) } }
@@ -36,6 +47,7 @@ public final class SessionBroadcaster: Sendable {
     /// answered or failed, with one entry per session. One session failing fails only its entry.
     public func emit<E: WireEvent>(_ event: E, identifier: String? = nil) async -> [SessionID: SessionDelivery<E>] {
         let targets = all
+        if let host { return await host.broadcast(event, identifier: identifier, to: targets) }
         return await withTaskGroup(of: (SessionID, SessionDelivery<E>).self) { group in
             for handle in targets {
                 group.addTask {

@@ -245,8 +245,9 @@ final class Supervisor: Sendable {
 
     /// Emits one event into every live session at once: the frame is encoded once and the same
     /// bytes are written to every worker. Completes when each answered or failed.
-    func broadcast(event: String, payload: RawJSON, identifier: String?, timeout: Duration?) async -> [(String, Result<WireMessage, SessionError>)] {
-        let targets = sessions
+    func broadcast(event: String, payload: RawJSON, identifier: String?, timeout: Duration?,
+                   to targets: [SupervisedSession]? = nil) async -> [(String, Result<WireMessage, SessionError>)] {
+        let targets = targets ?? sessions
         guard !targets.isEmpty else { return [] }
         let id = CorrelationID.next()
         var encoded: [UInt8] = []

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PluginBridge
 @_spi(SessionHost) import PluginKit
 import PluginSandbox
 import PluginWire
@@ -35,7 +36,7 @@ public struct SandboxSessionOptions: SessionOptions, Equatable {
 /// The host's service (``run()``) must run while sessions live: it carries the sessions'
 /// `globalBus` traffic and the lifecycle events. ``Sandbox/withRuntime(globalPlugins:settings:body:)``
 /// and ``SandboxService`` run it for you.
-public final class SandboxedSessionHost: SessionHost {
+public final class SandboxedSessionHost: BroadcastingSessionHost {
     let supervisor: Supervisor
     private let router: BusRouter
     private let profiles: ProfileCatalog
@@ -88,6 +89,53 @@ public final class SandboxedSessionHost: SessionHost {
             unknownReferences: launch.unknownReferences == .throwError ? nil : launch.unknownReferences.description,
             limits: options.limits)
         return SandboxedSessionHandle(session: session)
+    }
+
+    /// A broadcast to this host's sessions: the event is encoded once and the same frame goes to
+    /// every worker; a payload no handler replaced is not decoded again.
+    public func broadcast<E: WireEvent>(_ event: E, identifier: String?, to sessions: [any SessionHandle]) async -> [SessionID: SessionDelivery<E>] {
+        var results: [SessionID: SessionDelivery<E>] = [:]
+        let payload: RawJSON
+        do {
+            payload = try RawJSON(encoding: event)
+        } catch {
+            for session in sessions { results[session.id] = .failed(error) }
+            return results
+        }
+        let targets = sessions.compactMap { ($0 as? SandboxedSessionHandle)?.session }
+        let replies = await supervisor.broadcast(event: E.wireName, payload: payload, identifier: identifier, timeout: nil, to: targets)
+        for (id, reply) in replies {
+            results[SessionID(id)] = Self.delivery(reply, of: event, identifier: identifier)
+        }
+        for session in sessions where results[session.id] == nil {
+            do {
+                let envelope = try await session.emit(event, identifier: identifier)
+                results[session.id] = envelope.isStopped ? .stopped(envelope) : .delivered(envelope)
+            } catch {
+                results[session.id] = .failed(error)
+            }
+        }
+        return results
+    }
+
+    private static func delivery<E: WireEvent>(_ reply: Result<WireMessage, SessionError>, of event: E, identifier: String?) -> SessionDelivery<E> {
+        switch reply {
+        case .failure(let error):
+            return .failed(error)
+        case .success(.emitResult(let result)):
+            if let failure = result.error { return .failed(failure.runtimeError(name: E.wireName, identifier: identifier)) }
+            let payload: E
+            do {
+                payload = try result.payload.map { try $0.decode(E.self) } ?? event
+            } catch {
+                return .failed(error)
+            }
+            let envelope = EventEnvelope(payload: payload, identifier: identifier, stopped: result.stopped,
+                                         handlerCount: result.handled, isPayloadReplaced: result.payload != nil)
+            return result.stopped ? .stopped(envelope) : .delivered(envelope)
+        case .success(let other):
+            return .failed(SessionError.unexpected(other, session: "-"))
+        }
     }
 
     // MARK: The service
