@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -196,4 +197,18 @@ long long psd_descriptor_inode(int fd) {
 void psd_line_buffer_stdio(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     setvbuf(stderr, NULL, _IONBF, 0);
+}
+
+long long psd_raise_open_file_limit(unsigned long long wanted) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) < 0) return -errno;
+    if (wanted > limit.rlim_max) {
+        struct rlimit raised = { .rlim_cur = wanted, .rlim_max = wanted };
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return (long long)wanted;
+    }
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) < 0) return -errno;
+    }
+    return (long long)limit.rlim_cur;
 }

@@ -132,3 +132,13 @@ extension FileDescriptor {
         return result < 0 ? nil : UInt64(result)
     }
 }
+
+/// Process-wide resource limits the supervisor needs.
+package enum ProcessLimits {
+    /// Raises the open-file limit (every session holds a few descriptors in the supervisor): the
+    /// soft limit to the hard one, and both to `wanted` when the process may. Returns the limit in force.
+    @discardableResult
+    package static func raiseOpenFiles(to wanted: UInt64 = 1 << 20) throws(SystemCallError) -> UInt64 {
+        UInt64(try systemCall("setrlimit(RLIMIT_NOFILE)") { psd_raise_open_file_limit(wanted) })
+    }
+}

@@ -53,6 +53,19 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
         Task(executorPreference: self, operation: body)
     }
 
+    /// Runs the jobs queued now and those they queue, until none is left (used to warm the
+    /// runtime in the zygote, where no other thread may exist).
+    func runUntilIdle() {
+        while true {
+            let batch = queue.withLock { queue -> [UnownedJob] in
+                defer { queue.jobs.removeAll(keepingCapacity: true) }
+                return queue.jobs
+            }
+            if batch.isEmpty { return }
+            for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        }
+    }
+
     /// Runs jobs until the process exits (the session ends by `exit`).
     func runForever() -> Never {
         var batch: [UnownedJob] = []

@@ -8,8 +8,10 @@ extension WorkerRuntime {
     /// then cached in memory every worker inherits copy-on-write, instead of paid per worker.
     ///
     /// Runs no plugin code (nothing may run unconfined) and starts no thread (the zygote must be
-    /// forked from a single-threaded process).
+    /// forked from a single-threaded process): the concurrency runtime and an empty session scope
+    /// are warmed on a throwaway executor drained on this thread.
     public static func preload() {
+        warmConcurrency()
         let settings = (try? RawJSON(encoding: RuntimeSettings(plugins: ["p": PluginConfig(enabled: true)]))) ?? .emptyObject
         _ = try? settings.decode(RuntimeSettings.self)
         let payload = (try? RawJSON(.object(["k": .array([.bool(true), .double(1.5), .string("v")])]))) ?? .null
@@ -36,4 +38,39 @@ extension WorkerRuntime {
             if let body = try? decoder.nextFrame() { _ = try? MessageCodec.decode(body: body) }
         }
     }
+}
+
+extension WorkerRuntime {
+    /// Runs a task, an actor hop, a task group and an empty session scope's start and dispose on a
+    /// private executor drained on the calling thread: the concurrency runtime's first-use work
+    /// (metadata, allocators) happens once here instead of in every worker.
+    static func warmConcurrency() {
+        guard let executor = try? WorkerExecutor() else { return }
+        executor.start {
+            actor Counter { var value = 0; func add() { value += 1 } }
+            let counter = Counter()
+            await counter.add()
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<2 { group.addTask { await counter.add() } }
+            }
+            if let scope = try? await SessionScope(
+                id: "preload", catalog: SessionPluginCatalog([]), settings: RuntimeSettings(),
+                globalBus: NoGlobalBus(), globalPlugins: []) {
+                _ = try? await scope.emit(PreloadEvent())
+                try? await scope.dispose()
+            }
+        }
+        executor.runUntilIdle()
+    }
+}
+
+/// An event nobody handles, emitted once while warming.
+private struct PreloadEvent: WireEvent {}
+
+/// The global bus of the warming scope: nothing crosses.
+private struct NoGlobalBus: GlobalBusAccess {
+    struct Unavailable: Error {}
+    func emit<E: WireEvent>(_ event: E, identifier: String?) async throws -> EventEnvelope<E> { throw Unavailable() }
+    func request<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response { throw Unavailable() }
+    func maybeRequest<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response? { nil }
 }

@@ -77,6 +77,9 @@ ssize_t psd_send_with_descriptors(int socket, const void *buffer, size_t length,
 /// message or more descriptors than `capacity` closes every received descriptor and returns -EMSGSIZE.
 ssize_t psd_receive_with_descriptors(int socket, void *buffer, size_t length, int *fds, int capacity, int *count);
 
+/// Raises this process's open-file limit: the soft limit to the hard one, and (with privilege)
+/// both to `wanted` when that is higher. Returns the soft limit now in force, or -errno.
+long long psd_raise_open_file_limit(unsigned long long wanted);
 /// stdout line-buffered and stderr unbuffered (a worker's output reaches its log as it is printed).
 void psd_line_buffer_stdio(void);
 

@@ -65,6 +65,11 @@ final class Supervisor: Sendable {
 
     init(configuration: Configuration) throws(SystemCallError) {
         self.configuration = configuration
+        // Each session holds several descriptors here (socket, pidfd, output pipe, seccomp listener,
+        // cgroup counters): thousands of sessions need more than the usual soft limit.
+        if let limit = try? ProcessLimits.raiseOpenFiles(), limit < 65_536 {
+            configuration.logger.notice("the open-file limit is low for many sessions", metadata: ["limit": "\(limit)"])
+        }
         var loops: [EventLoop] = []
         for index in 0..<max(1, configuration.loopCount) {
             loops.append(try EventLoop(name: "supervisor-loop-\(index)"))
