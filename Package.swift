@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "PluginSandbox",
             dependencies: [
-                "CSeccomp", "CProcessCalls", "CConfinementCalls", "CStartupGuard", "CDescriptorCalls", "PluginSystem",
+                "CSeccomp", "CProcessCalls", "CConfinementCalls", "CStartupGuard", "CDescriptorCalls", "PluginSystem", "PluginWire",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

@@ -36,6 +36,17 @@ static int psc_parent_death_signal(int supervisor) {
     return getppid() == supervisor ? 0 : -ESRCH;
 }
 
+static int psc_wait_for_parent(int gate) {
+    if (gate < 0) return 0;
+    char byte;
+    ssize_t count;
+    do {
+        count = read(gate, &byte, 1);
+    } while (count < 0 && errno == EINTR);
+    // One byte: the parent joined us to our cgroups. End of file: it could not; do not go on.
+    return count == 1 ? 0 : (count < 0 ? -errno : -ECANCELED);
+}
+
 static int psc_join(const int *joins, int count) {
     for (int index = 0; index < count; index++) {
         int result = psp_join_cgroup(joins[index]);
@@ -101,6 +112,7 @@ int psc_start_worker(struct psc_worker_start *start) {
     uint32_t degradable = start->degradable;
     start->degradable = 0;
     STEP(PSC_STEP_PARENT, psc_parent_death_signal(start->supervisor_pid));
+    STEP(PSC_STEP_CGROUP, psc_wait_for_parent(start->join_gate));
     STEP(PSC_STEP_CGROUP, psc_join(start->joins, start->join_count));
     STEP(PSC_STEP_DESCRIPTORS, psc_place(start));
     start->degradable = degradable;

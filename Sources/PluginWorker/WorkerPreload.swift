@@ -12,6 +12,10 @@ extension WorkerRuntime {
     /// are warmed on a throwaway executor drained on this thread.
     public static func preload() {
         warmConcurrency()
+        // The runtime's type-name demangler and dynamic-cast machinery start up on first use
+        // (most of a millisecond): every worker names and casts its plugins' event types.
+        _ = PreloadEvent.wireName
+        _ = (PreloadEvent.self as Any.Type) as? any WireRequest.Type
         let settings = (try? RawJSON(encoding: RuntimeSettings(plugins: ["p": PluginConfig(enabled: true)]))) ?? .emptyObject
         _ = try? settings.decode(RuntimeSettings.self)
         let payload = (try? RawJSON(.object(["k": .array([.bool(true), .double(1.5), .string("v")])]))) ?? .null
@@ -65,7 +69,7 @@ extension WorkerRuntime {
 }
 
 /// An event nobody handles, emitted once while warming.
-private struct PreloadEvent: WireEvent {}
+struct PreloadEvent: WireEvent {}
 
 /// The global bus of the warming scope: nothing crosses.
 private struct NoGlobalBus: GlobalBusAccess {

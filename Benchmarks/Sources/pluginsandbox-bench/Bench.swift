@@ -8,12 +8,17 @@ import PluginWire
 /// Runs every figure beside its baseline.
 struct Bench {
     let options: BenchOptions
+    let sandbox: Sandbox
 
     func run() async throws {
+        var sandbox = self.sandbox
+        sandbox.configuration.sparesPerProfile = 0
+        try await sandbox.withRuntime(globalPlugins: [BenchGlobalPlugin()]) { runtime, host in try await run(runtime: runtime, host: host) }
+    }
+
+    func run(runtime: PluginRuntime, host: SandboxedSessionHost) async throws {
         var figures: [Figure] = []
-        let profile = try SandboxProfile.named("default")
-        let host = try SandboxedSessionHost(spawner: WorkerSpawner(), profiles: { _ in profile })
-        let runtime = try await PluginRuntime(globalPlugins: [BenchGlobalPlugin()], sessionPlugins: BenchPlugins.catalog, host: host)
+        let profile = try ProfileCatalog().profile(named: "default")
         let cRoundTrip = try cPingPong(iterations: options.count(20_000), size: 100)
 
         if options.wants("spawn") { figures += try await spawnFigures(runtime: runtime, profile: profile) }
@@ -27,7 +32,7 @@ struct Bench {
             figures += try await fleetFigures(runtime: runtime, host: host)
         }
         await runtime.dispose()
-        await host.supervisor.shutdown()
+        await host.shutdown()
 
         if options.json {
             let encoder = JSONEncoder()
@@ -58,7 +63,9 @@ struct Bench {
             target: "p50 ≤ 2 ms, p99 ≤ 5 ms", met: zygoteSamples.p50 <= 2e6 && zygoteSamples.p99 <= 5e6 ? "met" : "missed",
             numbers: ["p50": zygoteSamples.p50, "p99": zygoteSamples.p99, "baselineP50": trueSpawn.p50])]
 
-        let execHost = try SandboxedSessionHost(spawner: WorkerSpawner(mode: .exec), profiles: { _ in profile })
+        var execConfiguration = sandbox.configuration
+        execConfiguration.spawnMode = .exec
+        let execHost = try SandboxedSessionHost(configuration: execConfiguration)
         let execRuntime = try await PluginRuntime(globalPlugins: [BenchGlobalPlugin()], sessionPlugins: BenchPlugins.catalog, host: execHost)
         var exec: [UInt64] = []
         for index in 0..<options.count(50) {
@@ -68,7 +75,7 @@ struct Bench {
             try await session.dispose()
         }
         await execRuntime.dispose()
-        await execHost.supervisor.shutdown()
+        await execHost.shutdown()
         let execSamples = Samples(exec)
         figures.append(Figure(
             name: "spawn → ready, posix_spawn of own executable", value: percentiles(execSamples, milliseconds),
@@ -145,7 +152,7 @@ struct Bench {
         for index in 0..<options.count(50) {
             let id = "death-\(index)"
             _ = try await runtime.createSession(id: SessionID(id))
-            guard let pid = host.supervisor.session(id)?.pid else { continue }
+            guard let pid = host.summary(of: SessionID(id))?.pid else { continue }
             let start = now()
             kill(pid, SIGKILL)
             let seen = await watch.wait(for: id)
@@ -188,7 +195,7 @@ struct Bench {
         let spawnTime = Double(now() - start)
         try await Task.sleep(for: .milliseconds(500))
         let after = ProcessSample.read(pid: getpid())?.residentBytes ?? 0
-        let pids = host.supervisor.sessions.compactMap(\.pid)
+        let pids = host.summaries(includingEnded: false).compactMap(\.pid)
         let sampled = pids.prefix(100).compactMap { ProcessSample.read(pid: $0, includingProportional: true)?.proportionalBytes }
         let pss = Double(sampled.reduce(0, +)) / Double(max(1, sampled.count))
         figures.append(Figure(

@@ -27,6 +27,10 @@ struct psc_worker_start {
     /// cgroup.procs descriptors to write "0" to, first of all.
     const int *joins;
     int join_count;
+    /// A pipe's read end to wait on (one byte, or its end) before anything else: the parent writes
+    /// the new worker's pid into its cgroups while the worker sleeps here (a task moved while it
+    /// runs may wait a whole scheduler tick in its new cpu group). < 0: no wait.
+    int join_gate;
     /// Descriptors placed with dup2, in order (every source above every slot), then every
     /// descriptor from first_free up closed (first_free < 0: none).
     const int *sources;

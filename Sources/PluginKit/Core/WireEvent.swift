@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An event that may cross a process boundary: `Codable`, with a stable wire name.
 ///
 /// Events on one bus may be any `Sendable` type; the cross-scope routes (a session's
@@ -10,7 +12,7 @@ public protocol WireEvent: Codable, Sendable {
 }
 
 extension WireEvent {
-    public static var wireName: String { String(describing: Self.self) }
+    public static var wireName: String { TypeNames.name(of: Self.self) }
 }
 
 /// A request that may cross a process boundary, with its response type.
@@ -22,5 +24,19 @@ public protocol WireRequest: Codable, Sendable {
 }
 
 extension WireRequest {
-    public static var wireName: String { String(describing: Self.self) }
+    public static var wireName: String { TypeNames.name(of: Self.self) }
+}
+
+/// Type names, computed once per type: naming a type demangles it (hundreds of microseconds the
+/// first time), and every emit across a process boundary names its event.
+enum TypeNames {
+    private static let cache = Mutex<[ObjectIdentifier: String]>([:])
+
+    static func name(of type: Any.Type) -> String {
+        let key = ObjectIdentifier(type)
+        if let name = cache.withLock({ $0[key] }) { return name }
+        let name = String(describing: type)
+        cache.withLock { $0[key] = name }
+        return name
+    }
 }

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import PluginSystem
+import PluginWire
 import SystemPackage
 
 /// The one message a worker sends on its bootstrap channel (``SpawnedWorker/bootstrap``), before
@@ -48,7 +49,7 @@ public enum BootstrapMessage: Sendable {
             discard()
             throw BootstrapError(.closedWithoutMessage, detail: "the worker ended before it reported")
         }
-        guard count <= maximumLength, let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(buffer[0..<count])) else {
+        guard count <= maximumLength, let envelope = try? RawJSON(validating: buffer[0..<count]).decode(Envelope.self) else {
             discard()
             throw BootstrapError(.malformed, detail: "not a bootstrap message (\(count) bytes)")
         }
@@ -86,7 +87,7 @@ public enum BootstrapMessage: Sendable {
         case .confined(let report, _): envelope = Envelope(confined: report, failed: nil)
         case .failed(let failure): envelope = Envelope(confined: nil, failed: failure)
         }
-        return (try? JSONEncoder().encode(envelope)).map(Array.init)
+        return (try? RawJSON(encoding: envelope))?.bytes
             ?? Array(#"{"failed":{"stage":"bootstrap","detail":"unencodable message"}}"#.utf8)
     }
 }

@@ -20,7 +20,7 @@ struct WorkerBirth {
     let worker: (WorkerContext) -> Never
 
     /// In the profile zygote, before the fork: everything the new worker's start reads.
-    func start(for plan: WorkerLaunchPlan, channels: WorkerChannels, joins: [FileDescriptor]) -> WorkerStart {
+    func start(for plan: WorkerLaunchPlan, channels: WorkerChannels, joins: [FileDescriptor], joinGate: FileDescriptor? = nil) -> WorkerStart {
         // Every source is numbered at least Slot.firstFree, so no placement overwrites a later source.
         var placements: [(source: FileDescriptor, slot: Int32)] = [
             (stdin, STDIN_FILENO), (channels.outputWrite, STDOUT_FILENO), (channels.outputWrite, STDERR_FILENO),
@@ -28,7 +28,7 @@ struct WorkerBirth {
         ]
         if let landlock = prepared.landlock { placements.append((landlock.ruleset, WorkerChannels.Slot.extra)) }
         return WorkerStart(
-            prepared: prepared, plan: plan, joins: joins, placements: placements, firstFree: WorkerChannels.Slot.firstFree,
+            prepared: prepared, plan: plan, joins: joins, joinGate: joinGate, placements: placements, firstFree: WorkerChannels.Slot.firstFree,
             ruleset: prepared.landlock.map { _ in FileDescriptor(rawValue: WorkerChannels.Slot.extra) })
     }
 

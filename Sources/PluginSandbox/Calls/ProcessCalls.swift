@@ -85,6 +85,13 @@ enum ProcessCalls {
         _ = try systemCall("write(cgroup.procs)") { psp_join_cgroup(procs.rawValue) }
     }
 
+    /// Moves process `pid` (one thread: a new worker) into the cgroup whose `tasks` or
+    /// `cgroup.procs` file `procs` is; false when the kernel refused.
+    static func moveIntoCgroup(_ pid: Int32, _ procs: FileDescriptor) -> Bool {
+        let text = Array(String(pid).utf8)
+        return (try? procs.writeAll(text)) == text.count
+    }
+
     /// Joins the cgroup v2 directory `directory`.
     static func joinCgroup(directory: FileDescriptor) throws(SystemCallError) {
         _ = try systemCall("write(cgroup.procs)") { psp_join_cgroup_directory(directory.rawValue) }

@@ -48,6 +48,7 @@ final class WorkerStart {
         prepared: PreparedConfinement,
         plan: WorkerLaunchPlan,
         joins: [FileDescriptor],
+        joinGate: FileDescriptor? = nil,
         placements: [(source: FileDescriptor, slot: Int32)],
         firstFree: Int32?,
         ruleset: FileDescriptor?
@@ -65,6 +66,7 @@ final class WorkerStart {
         raw.supervisor_pid = plan.supervisorPID
         raw.joins = UnsafePointer(copy(joins.map(\.rawValue)))
         raw.join_count = Int32(joins.count)
+        raw.join_gate = joinGate?.rawValue ?? -1
         raw.sources = UnsafePointer(copy(placements.map(\.source.rawValue)))
         raw.slots = UnsafePointer(copy(placements.map(\.slot)))
         raw.placement_count = Int32(placements.count)

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import PluginWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,7 +45,7 @@ struct WorkerLaunchPlan: Codable, Sendable {
 func encodeMessage(_ value: some Encodable) throws(SpawnError) -> [UInt8] {
     let bytes: [UInt8]
     do {
-        bytes = Array(try JSONEncoder().encode(value))
+        bytes = try RawJSON(encoding: value).bytes
     } catch {
         throw SpawnError(step: .encodeRequest, errno: EINVAL, detail: "\(error)")
     }
@@ -57,7 +58,7 @@ func encodeMessage(_ value: some Encodable) throws(SpawnError) -> [UInt8] {
 /// Decodes a zygote or bootstrap message.
 func decodeMessage<Message: Decodable>(_ type: Message.Type, _ bytes: some Collection<UInt8>) throws(SpawnError) -> Message {
     do {
-        return try JSONDecoder().decode(type, from: Data(bytes))
+        return try RawJSON(validating: bytes).decode(type)
     } catch {
         throw SpawnError(step: .decodeRequest, errno: EINVAL, detail: "not a \(Message.self)")
     }

@@ -80,14 +80,30 @@ enum ProfileZygote {
         let joins = Array(descriptors.prefix(plan.joinCount))
         let cgroup = plan.joinsCgroupDirectory ? descriptors.last : nil
         let channels = try WorkerChannels.create()
-        let start = birth.start(for: plan, channels: channels, joins: joins)
+        // The worker waits at this gate while this process writes its pid into its cgroups (v1
+        // `tasks` files): moved while asleep, it never waits out a scheduler tick in its new cpu group.
+        let gate = joins.isEmpty ? nil : try SpawnError.during(.clone, cleanup: {
+            channels.closeWorkerEnds()
+            channels.closeSupervisorEnds()
+        }) { () throws(SystemCallError) in try FileDescriptor.closeOnExecPipe() }
+        let start = birth.start(for: plan, channels: channels, joins: [], joinGate: gate?.read)
         start.markStart()
         let forked = try SpawnError.during(.clone, cleanup: {
             channels.closeWorkerEnds()
             channels.closeSupervisorEnds()
+            gate?.read.closeAfterUse()
+            gate?.write.closeAfterUse()
         }) { () throws(SystemCallError) in try ProcessCalls.forkSibling(intoCgroup: cgroup) }
         guard forked.pid != 0, let pidfd = forked.pidfd else {
             birth.run(start, plan: plan, mode: .zygote)
+        }
+        if let gate {
+            gate.read.closeAfterUse()
+            var joined = true
+            for join in joins where !ProcessCalls.moveIntoCgroup(forked.pid, join) { joined = false }
+            // Joined: one byte lets the worker go on. Not joined: closing the gate ends its start.
+            if joined { _ = try? gate.write.writeAll([1]) }
+            gate.write.closeAfterUse()
         }
         channels.closeWorkerEnds()
         for descriptor in descriptors { descriptor.closeAfterUse() }

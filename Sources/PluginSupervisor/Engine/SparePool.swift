@@ -57,17 +57,28 @@ final class SparePool: Sendable {
         }
     }
 
-    /// The spawn reserved by ``beginRefill(_:)`` is over (the spare greets later, or it failed).
-    func endRefill(_ profile: SandboxProfile) {
+    /// The spawn reserved by ``beginRefill(_:)`` failed: nothing will greet.
+    func refillFailed(_ profile: SandboxProfile) {
         entries.withLock { $0[profile]?.starting -= 1 }
     }
 
+    /// A spare greeted: it counts as ready, no longer as starting.
     fileprivate func add(_ link: WorkerLink) {
-        entries.withLock { $0[link.profile, default: Entry()].ready.append(link) }
+        entries.withLock { entries in
+            entries[link.profile, default: Entry()].starting -= 1
+            entries[link.profile, default: Entry()].ready.append(link)
+        }
     }
 
-    fileprivate func remove(_ link: WorkerLink) {
-        entries.withLock { $0[link.profile]?.ready.removeAll { $0 === link } }
+    /// A spare ended (taken spares belong to their session and never end here).
+    fileprivate func remove(_ link: WorkerLink, greeted: Bool) {
+        entries.withLock { entries in
+            if greeted {
+                entries[link.profile]?.ready.removeAll { $0 === link }
+            } else {
+                entries[link.profile]?.starting -= 1
+            }
+        }
     }
 
     /// Takes every ready spare (shutdown).
@@ -88,5 +99,8 @@ extension SparePool: WorkerLinkOwner {
     func worker(_ link: WorkerLink, cancelled id: UInt64) {}
     func worker(_ link: WorkerLink, logged entry: SessionLogEntry) {}
     func worker(_ link: WorkerLink, printed bytes: UnsafeRawBufferPointer) {}
-    func workerEnded(_ link: WorkerLink, cause: ExitCause) { remove(link) }
+    func workerEnded(_ link: WorkerLink, cause: ExitCause) {
+        // A spare that ended before greeting was still counted as starting.
+        remove(link, greeted: link.wasSpare)
+    }
 }

@@ -332,9 +332,8 @@ final class Supervisor: Sendable {
                     link.owner = spares
                     link.start()
                 }
-                spares.endRefill(profile)
             } catch {
-                spares.endRefill(profile)
+                spares.refillFailed(profile)
                 configuration.logger.warning("could not spawn a spare worker", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
                 return
             }

@@ -76,6 +76,8 @@ final class WorkerLink: @unchecked Sendable {
     private var handshakeTimer: EventLoop.TimerID?
     private var disposeTimer: EventLoop.TimerID?
     private var outputOpen = true
+    /// The worker greeted as a spare (the pool counted it as ready).
+    private(set) var wasSpare = false
     private var lastOutput: [UInt8] = []
     /// Output is read at a bounded rate: past it the pipe fills and the worker waits (its own
     /// problem), and the supervisor spends nothing on a flood.
@@ -593,6 +595,7 @@ extension WorkerLink: FrameChannelDelegate {
             send(.welcome(welcome))
         case .becameSpare:
             if let handshakeTimer { loop.cancelTimer(handshakeTimer) }
+            wasSpare = true
             owner?.workerBecameSpare(self)
         case .refuse(let failure, let cause):
             send(.error(failure))
