@@ -59,10 +59,18 @@ public final class WireRegistry: Sendable {
         return try RawJSON(encoding: answer)
     }
 
-    private func learn(_ type: any Any.Type) {
-        types.withLock { types in
-            if let event = type as? any WireEvent.Type { types.events[event.wireName] = event }
-            if let request = type as? any WireRequest.Type { types.requests[request.wireName] = request }
+    private func learn(_ type: SubscribedType) {
+        switch type {
+        case .event(let event):
+            let name = event.wireName
+            types.withLock { $0.events[name] = event }
+        case .request(let request):
+            let name = request.wireName
+            types.withLock { $0.requests[name] = request }
+        case .other(let type):
+            // Subscribed through code generic over `Sendable` only: learn it the slow way.
+            if let event = type as? any WireEvent.Type { learn(.event(event)) }
+            if let request = type as? any WireRequest.Type { learn(.request(request)) }
         }
     }
 

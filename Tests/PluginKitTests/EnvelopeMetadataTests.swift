@@ -113,11 +113,11 @@ final class EnvelopeMetadataTests: XCTestCase {
         bus.onRequest(Ask.self) { _ in nil }
         let seen = Journal()
         bus.observeSubscribedTypes { seen.add(String(describing: $0)) }
-        XCTAssertEqual(seen.all, ["Ping", "Ask"])
+        XCTAssertEqual(seen.all, ["event(PluginKitTests.Ping)", "request(PluginKitTests.Ask)"], "wire types come with their kind")
         bus.on(Ping.self, priority: .low) { _ in }
         bus.on(Note.self) { _ in }
         bus.onRequest(Ask.self, String.self) { _ in nil }
-        XCTAssertEqual(seen.all, ["Ping", "Ask", "Note"])
+        XCTAssertEqual(seen.all, ["event(PluginKitTests.Ping)", "request(PluginKitTests.Ask)", "event(PluginKitTests.Note)"])
     }
 
     func testEmitOfAnExistentialWireEvent_runsItsDynamicTypesCascade() async throws {

@@ -69,8 +69,8 @@ extension EventBus {
     /// the types already subscribed, then for each new type at its first subscription. A bridge
     /// builds its wire-name registry from it (request types are reported as the request type).
     @_spi(SessionHost)
-    public func observeSubscribedTypes(_ observer: @escaping @Sendable (any Any.Type) -> Void) {
-        let known = state.withLock { state -> [any Any.Type] in
+    public func observeSubscribedTypes(_ observer: @escaping @Sendable (SubscribedType) -> Void) {
+        let known = state.withLock { state -> [SubscribedType] in
             state.typeObservers.append(observer)
             return state.subscribedTypes
         }
@@ -85,5 +85,26 @@ extension EventBus {
 
     private func requestOpened<R: WireRequest>(_ request: R, identifier: String?, origin: EventOrigin) async throws -> any Encodable & Sendable {
         try await answer(request, as: R.Response.self, identifier: identifier, origin: origin)
+    }
+}
+
+/// A type subscribed on a bus, as a bridge learns it: wire events and requests come with their
+/// wire conformance already known (from the subscription's static type), so no dynamic cast is
+/// needed to learn them.
+@_spi(SessionHost)
+public enum SubscribedType: Sendable {
+    /// A wire event type.
+    case event(any WireEvent.Type)
+    /// A wire request type.
+    case request(any WireRequest.Type)
+    /// Any other type (it cannot cross a process boundary).
+    case other(any Any.Type)
+
+    var identifier: ObjectIdentifier {
+        switch self {
+        case .event(let type): return ObjectIdentifier(type)
+        case .request(let type): return ObjectIdentifier(type)
+        case .other(let type): return ObjectIdentifier(type)
+        }
     }
 }

@@ -29,9 +29,9 @@ public final class EventBus: Sendable {
         var events: [ObjectIdentifier: Cascade<EventBody>] = [:]
         var requests: [RequestKey: Cascade<ResponderBody>] = [:]
         var observers: [Subscriber<ObserverBody>] = []
-        var subscribedTypes: [any Any.Type] = []
+        var subscribedTypes: [SubscribedType] = []
         var subscribedTypeIDs: Set<ObjectIdentifier> = []
-        var typeObservers: [@Sendable (any Any.Type) -> Void] = []
+        var typeObservers: [@Sendable (SubscribedType) -> Void] = []
         var nextID: UInt64 = 1
         var disposed = false
 
@@ -65,7 +65,20 @@ public final class EventBus: Sendable {
     ) -> Subscription {
         let envelopeType = EventEnvelope<E>.self
         let body: EventBody = { envelope in try await handler(unsafeDowncast(envelope, to: envelopeType)) }
-        return subscribe(E.self, in: \.events, key: ObjectIdentifier(E.self), priority: priority, identifier: identifier, body: body)
+        return subscribe(.other(E.self), in: \.events, key: ObjectIdentifier(E.self), priority: priority, identifier: identifier, body: body)
+    }
+
+    /// Calls `handler` for every wire event `E` emitted (with no identifier, or with `identifier`).
+    @discardableResult
+    public func on<E: WireEvent>(
+        _ type: E.Type,
+        priority: Priority = .normal,
+        identifier: String? = nil,
+        _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void
+    ) -> Subscription {
+        let envelopeType = EventEnvelope<E>.self
+        let body: EventBody = { envelope in try await handler(unsafeDowncast(envelope, to: envelopeType)) }
+        return subscribe(.event(E.self), in: \.events, key: ObjectIdentifier(E.self), priority: priority, identifier: identifier, body: body)
     }
 
     /// Observes every event that is not emitted internally, before any typed handler; cannot stop it.
@@ -105,11 +118,22 @@ public final class EventBus: Sendable {
         identifier: String? = nil,
         _ handler: @escaping @Sendable (Request, RequestContext) async throws -> Response?
     ) -> Subscription {
+        respond(.other(Request.self), Request.self, Response.self, priority: priority, identifier: identifier, handler)
+    }
+
+    private func respond<Request: Sendable, Response: Sendable>(
+        _ kind: SubscribedType,
+        _ request: Request.Type,
+        _ response: Response.Type,
+        priority: Priority,
+        identifier: String?,
+        _ handler: @escaping @Sendable (Request, RequestContext) async throws -> Response?
+    ) -> Subscription {
         let body: ResponderBody = { request, context in
             guard let request = request as? Request else { return nil }
             return try await handler(request, context)
         }
-        return subscribe(Request.self, in: \.requests, key: Self.key(Request.self, Response.self), priority: priority,
+        return subscribe(kind, in: \.requests, key: Self.key(Request.self, Response.self), priority: priority,
                          identifier: identifier, body: body)
     }
 
@@ -121,7 +145,7 @@ public final class EventBus: Sendable {
         identifier: String? = nil,
         _ handler: @escaping @Sendable (R) async throws -> R.Response?
     ) -> Subscription {
-        onRequest(R.self, R.Response.self, priority: priority, identifier: identifier, handler)
+        respond(.request(R.self), R.self, R.Response.self, priority: priority, identifier: identifier) { request, _ in try await handler(request) }
     }
 
     /// Answers a wire request, learning where each request came from.
@@ -132,7 +156,7 @@ public final class EventBus: Sendable {
         identifier: String? = nil,
         _ handler: @escaping @Sendable (R, RequestContext) async throws -> R.Response?
     ) -> Subscription {
-        onRequest(R.self, R.Response.self, priority: priority, identifier: identifier, handler)
+        respond(.request(R.self), R.self, R.Response.self, priority: priority, identifier: identifier, handler)
     }
 
     // MARK: Emitting
@@ -258,23 +282,23 @@ public final class EventBus: Sendable {
     }
 
     private func subscribe<Key: Hashable & Sendable, Body: Sendable>(
-        _ type: Any.Type,
+        _ kind: SubscribedType,
         in table: WritableKeyPath<State, [Key: Cascade<Body>]> & Sendable,
         key: Key,
         priority: Priority,
         identifier: String?,
         body: Body
     ) -> Subscription {
-        let added = state.withLock { state -> (Subscriber<Body>, [@Sendable (any Any.Type) -> Void])? in
+        let added = state.withLock { state -> (Subscriber<Body>, [@Sendable (SubscribedType) -> Void])? in
             guard !state.disposed else { return nil }
             let subscriber = Subscriber(id: state.makeID(), priority: priority, identifier: identifier, body: body)
             state[keyPath: table][key, default: Cascade()].insert(subscriber)
-            guard state.subscribedTypeIDs.insert(ObjectIdentifier(type)).inserted else { return (subscriber, []) }
-            state.subscribedTypes.append(type)
+            guard state.subscribedTypeIDs.insert(kind.identifier).inserted else { return (subscriber, []) }
+            state.subscribedTypes.append(kind)
             return (subscriber, state.typeObservers)
         }
         guard let (subscriber, observers) = added else { return Subscription.cancelled }
-        for observer in observers { observer(type) }
+        for observer in observers { observer(kind) }
         return Subscription { [weak self] in
             subscriber.retire()
             self?.state.withLock { state in

@@ -108,6 +108,13 @@ extension PluginContext {
         track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
     }
 
+    /// Subscribes to a wire event on the scope's bus on behalf of `plugin`; cancelled after the plugin detaches.
+    @discardableResult
+    public func on<E: WireEvent>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+                                 _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
+        track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
+    }
+
     /// Answers a wire request on the scope's bus on behalf of `plugin`.
     @discardableResult
     public func onRequest<R: WireRequest>(_ type: R.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
