@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "PluginSandbox",
-    platforms: [.macOS(.v14)],
     products: [
         .library(name: "PluginKit", targets: ["PluginKit"]),
         .library(name: "PluginWire", targets: ["PluginWire"]),
