@@ -16,8 +16,17 @@ import Synchronization
 /// sends or does.
 final class Supervisor: Sendable {
     /// How the engine is set up.
+    /// Where the engine's workers come from.
+    enum WorkerSource: Sendable {
+        /// Real, confined processes.
+        case spawner(WorkerSpawner)
+        /// Workers in memory, for tests that drive the engine without a process or a socket: the
+        /// transport of a new worker for `sessionID` (nil: a spare), made on its loop.
+        case embedded(@Sendable (_ sessionID: String?, _ loop: EventLoop) -> any WorkerTransport)
+    }
+
     struct Configuration: Sendable {
-        var spawner: WorkerSpawner
+        var workers: WorkerSource
         var router: any GlobalRouter
         var limits: @Sendable (SandboxProfile) -> WorkerLimits = { WorkerLimits(profile: $0) }
         var inboundPolicy = InboundPolicy()
@@ -162,6 +171,18 @@ final class Supervisor: Sendable {
     /// Spawns a worker for `assignment` (nil: a spare) and builds its link on `loop` (not started).
     private func spawnWorker(profile: SandboxProfile, limits: WorkerLimits, assignment: SessionAssignment?, on loop: EventLoop) async throws(SessionError) -> WorkerLink {
         let sessionID = assignment?.sessionID ?? "(spare)"
+        let spawner: WorkerSpawner
+        switch configuration.workers {
+        case .spawner(let real):
+            spawner = real
+        case .embedded(let make):
+            let configuration = self.configuration
+            return await loop.submit {
+                WorkerLink(loop: loop, transport: make(assignment?.sessionID, loop), profile: profile, limits: limits,
+                           policy: configuration.inboundPolicy, permissions: configuration.permissions, cgroup: nil,
+                           assignment: assignment, logger: configuration.logger)
+            }
+        }
         let cgroup: WorkerCgroup?
         do {
             cgroup = try configuration.cgroups?.createWorkerGroup(name: "w\(CorrelationID.next())", limits: profile.cgroupLimits)
@@ -171,7 +192,7 @@ final class Supervisor: Sendable {
         }
         let spawned: SpawnedWorker
         do {
-            spawned = try await configuration.spawner.spawn(SpawnRequest(
+            spawned = try await spawner.spawn(SpawnRequest(
                 sessionID: assignment?.sessionID, profile: profile, environment: configuration.workerEnvironment,
                 joinDescriptors: cgroup?.joinDescriptors ?? []))
             cgroup?.closeJoinDescriptors()
@@ -182,7 +203,7 @@ final class Supervisor: Sendable {
         }
         let configuration = self.configuration
         return await loop.submit {
-            WorkerLink(loop: loop, worker: spawned, profile: profile, limits: limits,
+            WorkerLink(loop: loop, transport: ProcessTransport(worker: spawned, loop: loop), profile: profile, limits: limits,
                        policy: configuration.inboundPolicy, permissions: configuration.permissions, cgroup: cgroup,
                        assignment: assignment, logger: configuration.logger)
         }

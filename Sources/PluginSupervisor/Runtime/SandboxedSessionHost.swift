@@ -53,7 +53,7 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
         let router = BusRouter()
         self.router = router
         self.profiles = configuration.profiles
-        var engine = Supervisor.Configuration(spawner: try configuration.makeSpawner(), router: router)
+        var engine = Supervisor.Configuration(workers: .spawner(try configuration.makeSpawner()), router: router)
         engine.limits = configuration.limits
         engine.inboundPolicy = configuration.inboundPolicy
         engine.permissions = configuration.permissions

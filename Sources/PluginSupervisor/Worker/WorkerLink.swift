@@ -44,9 +44,9 @@ protocol WorkerLinkOwner: AnyObject {
     func workerEnded(_ link: WorkerLink, cause: ExitCause)
 }
 
-/// One live worker process, seen from the supervisor, on one ``EventLoop``: its descriptors
-/// (session socket, pidfd, output pipe, bootstrap channel, seccomp listener), its state machine,
-/// the calls waiting for it, its heartbeat and its rate limits.
+/// One live worker, seen from the supervisor, on one ``EventLoop``: its state machine, the calls
+/// waiting for it, its heartbeat and its rate limits, over a ``WorkerTransport`` (a real process's
+/// descriptors, or an in-memory worker in tests).
 ///
 /// Every byte the worker sends is checked here before anything acts on it. Whatever the worker
 /// does, the link ends exactly once with one ``ExitCause``, and every waiter learns it.
@@ -59,15 +59,12 @@ final class WorkerLink: @unchecked Sendable {
     let spawnedAt: ContinuousClock.Instant
     let profile: SandboxProfile
     private(set) var machine: WorkerStateMachine
-    private let worker: SpawnedWorker
+    private let transport: any WorkerTransport
     private let cgroup: WorkerCgroup?
     private let permissions: GlobalPermissions
     private let logger: Logger
     weak var owner: (any WorkerLinkOwner)?
 
-    private var channel: FrameChannel?
-    private var listener: SeccompListener?
-    private var watches: [DescriptorWatch] = []
     private var pending = PendingCalls<ReplyWaiter>()
     private var heartbeat: Heartbeat
     private var limiter: InboundLimiter
@@ -75,7 +72,6 @@ final class WorkerLink: @unchecked Sendable {
     private var handshake: CheckedContinuation<Result<Ready, SessionError>, Never>?
     private var handshakeTimer: EventLoop.TimerID?
     private var disposeTimer: EventLoop.TimerID?
-    private var outputOpen = true
     /// The worker greeted as a spare (the pool counted it as ready).
     private(set) var wasSpare = false
     private var lastOutput: [UInt8] = []
@@ -86,7 +82,7 @@ final class WorkerLink: @unchecked Sendable {
 
     init(
         loop: EventLoop,
-        worker: SpawnedWorker,
+        transport: any WorkerTransport,
         profile: SandboxProfile,
         limits: WorkerLimits,
         policy: InboundPolicy,
@@ -96,19 +92,19 @@ final class WorkerLink: @unchecked Sendable {
         logger: Logger
     ) {
         self.loop = loop
-        self.pid = worker.pid
-        self.worker = worker
+        self.pid = transport.pid
+        self.transport = transport
         self.profile = profile
         self.cgroup = cgroup
         self.permissions = permissions
         let now = ContinuousClock.now
         self.spawnedAt = now
-        self.machine = WorkerStateMachine(pid: worker.pid, limits: limits, assignment: assignment)
+        self.machine = WorkerStateMachine(pid: transport.pid, limits: limits, assignment: assignment)
         self.heartbeat = Heartbeat(now: now)
         self.limiter = InboundLimiter(policy: policy, now: now)
         self.outputBudget = TokenBucket(rate: policy.outputBytes.perSecond, burst: policy.outputBytes.burst, now: now)
         var logger = logger
-        logger[metadataKey: "pid"] = "\(worker.pid)"
+        logger[metadataKey: "pid"] = "\(transport.pid)"
         if let assignment { logger[metadataKey: "session"] = "\(assignment.sessionID)" }
         self.logger = logger
     }
@@ -119,7 +115,7 @@ final class WorkerLink: @unchecked Sendable {
     var sessionID: String? { machine.assignment?.sessionID }
 
     /// Frames received and sent on the session socket.
-    var frameCounts: (received: Int, sent: Int) { (channel?.framesIn ?? 0, channel?.framesOut ?? 0) }
+    var frameCounts: (received: Int, sent: Int) { transport.frameCounts }
 
     /// The worker's cgroup, when one was engaged.
     var resources: WorkerCgroup? { cgroup }
@@ -130,11 +126,7 @@ final class WorkerLink: @unchecked Sendable {
     func start() {
         loop.assertInEventLoop()
         do {
-            watches = [
-                try DescriptorWatch(worker.process.pidfd, link: self, role: .process),
-                try DescriptorWatch(worker.output, link: self, role: .output),
-                try DescriptorWatch(worker.bootstrap, link: self, role: .bootstrap),
-            ]
+            try transport.start(delegate: self)
         } catch {
             kill(.spawnFailed("could not watch the worker's descriptors: \(error)"))
             return
@@ -195,12 +187,12 @@ final class WorkerLink: @unchecked Sendable {
     /// Sends an already encoded frame for call `id` (a broadcast shares one frame between links).
     func call(_ id: UInt64, frame: [UInt8], what: String, timeout: Duration?, waiter: ReplyWaiter) {
         loop.assertInEventLoop()
-        guard machine.servesCalls, let channel, !channel.isEnded else {
+        guard machine.servesCalls, transport.canSend else {
             return fail(waiter, with: notServing())
         }
         // A send that fails ends the channel, and the end fails every pending call with the cause.
         pending.insert(id, .init(waiter: waiter, deadline: .now + (timeout ?? limits.requestTimeout), what: what))
-        channel.send(frame)
+        transport.send(frame)
     }
 
     /// Abandons call `id` (its caller was cancelled) and tells the worker.
@@ -220,7 +212,7 @@ final class WorkerLink: @unchecked Sendable {
 
     @discardableResult
     func send(_ message: WireMessage) -> Bool {
-        guard let channel else { return false }
+        guard transport.canSend else { return false }
         var frame: [UInt8] = []
         do {
             try MessageCodec.appendFrame(message, to: &frame, maximumFrameLength: limits.maximumFrameLength)
@@ -228,7 +220,7 @@ final class WorkerLink: @unchecked Sendable {
             logger.error("could not encode a frame for the worker", metadata: ["kind": "\(message.kind)", "error": "\(error)"])
             return false
         }
-        return channel.send(frame)
+        return transport.send(frame)
     }
 
     private func notServing() -> SessionError {
@@ -258,7 +250,7 @@ final class WorkerLink: @unchecked Sendable {
         guard machine.isAlive else { return }
         let recorded = machine.record(cause)
         if recorded == cause { logger.notice("killing worker", metadata: ["cause": "\(cause)"]) }
-        try? worker.process.signal(SIGKILL)
+        transport.kill()
     }
 
     /// Asks the worker to detach its plugins and exit; kills it past `timeout`.
@@ -288,7 +280,7 @@ final class WorkerLink: @unchecked Sendable {
             send(.cancel(Cancel(id: id)))
             fail(entry.waiter, with: SessionError(code: .timeout, sessionID: sessionID ?? "-", message: "\(entry.what) timed out in session \(sessionID ?? "-")"))
         }
-        let excused = loopLag > limits.heartbeatTimeout / 4 || (channel?.hasUnreadInput ?? false)
+        let excused = loopLag > limits.heartbeatTimeout / 4 || transport.hasUnreadInput
         if let hang = heartbeat.hang(now: now, timeout: limits.heartbeatTimeout, excused: excused) {
             return kill(.heartbeatTimeout(hang))
         }
@@ -305,134 +297,10 @@ final class WorkerLink: @unchecked Sendable {
     /// Notes the supervisor's own lag in the session's log (not blamed on the worker).
     var pendingCallCount: Int { pending.count }
 
-    // MARK: Descriptor events
-
-    fileprivate func ready(_ role: DescriptorWatch.Role) {
-        switch role {
-        case .process: processExited()
-        case .output: readOutput()
-        case .bootstrap: if bootstrapOpen { readBootstrap() }
-        case .listener: readListener()
-        }
-    }
-
-    private func readBootstrap() {
-        let message: BootstrapMessage?
-        do {
-            guard let received = try BootstrapMessage.receive(from: worker.bootstrap) else { return }
-            message = received
-        } catch where error.reason == .closedWithoutMessage {
-            message = nil
-        } catch {
-            closeBootstrap()
-            return kill(.confinementFailed("the bootstrap channel carried an invalid report: \(error)"))
-        }
-        closeBootstrap()
-        switch machine.bootstrapped(message) {
-        case .kill(let cause):
-            kill(cause)
-        case .readSession:
-            if case .confined(_, let listener?) = message {
-                self.listener = listener
-                do {
-                    watches.append(try DescriptorWatch(listener.descriptor, link: self, role: .listener))
-                } catch {
-                    return kill(.confinementFailed("could not watch the seccomp listener: \(error)"))
-                }
-            }
-            do {
-                let channel = try FrameChannel(descriptor: worker.socket, loop: loop,
-                                               maximumFrameLength: limits.maximumFrameLength,
-                                               maximumQueuedBytes: limits.maximumQueuedBytes)
-                self.channel = channel
-                try channel.start(delegate: self)
-            } catch {
-                kill(.spawnFailed("could not read the session socket: \(error)"))
-            }
-        }
-    }
-
-    private func readListener() {
-        guard let listener else { return }
-        do {
-            guard let notification = try listener.receive() else { return }
-            let name = notification.isNativeArchitecture ? notification.syscall
-                : "\(notification.syscall) (\(notification.architecture))"
-            kill(.seccompViolation(syscall: name))
-        } catch {
-            unwatch(.listener)
-        }
-    }
-
-    private func readOutput() {
-        guard outputOpen, !outputPaused else { return }
-        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        let result = buffer.withUnsafeMutableBytes { worker.output.readNow(into: $0) }
-        switch result {
-        case .transferred(let count):
-            buffer.withUnsafeBytes { bytes in
-                let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
-                remember(chunk)
-                owner?.worker(self, printed: chunk)
-            }
-            let now = ContinuousClock.now
-            if !outputBudget.take(Double(count), now: now) { pauseOutput(now: now) }
-        case .wouldBlock:
-            return
-        case .endOfStream, .failed:
-            outputOpen = false
-            unwatch(.output)
-        }
-    }
-
-    /// Stops reading the output pipe until the budget has refilled a little.
-    private func pauseOutput(now: ContinuousClock.Instant) {
-        outputPaused = true
-        unwatch(.output)
-        loop.schedule(at: now + .milliseconds(100)) { [weak self] in
-            guard let self, outputOpen, !machine.isEnded else { return }
-            outputPaused = false
-            do {
-                watches.append(try DescriptorWatch(worker.output, link: self, role: .output))
-            } catch {
-                outputOpen = false
-            }
-        }
-    }
-
     /// Keeps the last bytes of output: a crash's message, for the cause.
     private func remember(_ chunk: UnsafeRawBufferPointer) {
         lastOutput.append(contentsOf: chunk.suffix(8 * 1024))
         if lastOutput.count > 8 * 1024 { lastOutput.removeFirst(lastOutput.count - 8 * 1024) }
-    }
-
-    private func processExited() {
-        guard let status = try? worker.process.reap() else { return }
-        while outputOpen, case .transferred = drainOutputOnce() {}
-        var observation = ExitObservation(status: status)
-        if let cgroup {
-            observation.killedForMemory = ((try? cgroup.oomKills()) ?? 0) > 0
-            observation.memoryPeakBytes = try? cgroup.memoryPeakBytes()
-            observation.memoryLimitBytes = cgroup.limits.memoryBytes
-        }
-        observation.lastWords = Self.lastWords(lastOutput)
-        guard let cause = machine.exited(observation) else { return }
-        finish(cause)
-    }
-
-    private func drainOutputOnce() -> TransferResult {
-        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        let result = buffer.withUnsafeMutableBytes { worker.output.readNow(into: $0) }
-        if case .transferred(let count) = result {
-            buffer.withUnsafeBytes { bytes in
-                let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
-                remember(chunk)
-                owner?.worker(self, printed: chunk)
-            }
-        } else {
-            outputOpen = false
-        }
-        return result
     }
 
     /// What the worker said as it died: the Swift runtime's crash message when there is one
@@ -451,13 +319,7 @@ final class WorkerLink: @unchecked Sendable {
         logger.info("worker ended", metadata: ["cause": "\(cause)"])
         if let handshakeTimer { loop.cancelTimer(handshakeTimer) }
         if let disposeTimer { loop.cancelTimer(disposeTimer) }
-        if let channel { channel.close() } else { worker.socket.closeAfterUse() }
-        for watch in watches { watch.close(on: loop) }
-        watches.removeAll()
-        closeBootstrap()
-        worker.output.closeAfterUse()
-        listener?.close()
-        worker.process.close()
+        transport.close()
         do {
             try cgroup?.destroy()
         } catch {
@@ -481,27 +343,61 @@ final class WorkerLink: @unchecked Sendable {
         default: return SessionError(code: .handshake, sessionID: id, message: "session \(id) ended before it was ready: \(cause)", cause: cause)
         }
     }
-
-    private var bootstrapOpen = true
-
-    /// The bootstrap channel is one-shot: stop watching it and close it.
-    private func closeBootstrap() {
-        guard bootstrapOpen else { return }
-        bootstrapOpen = false
-        unwatch(.bootstrap)
-        worker.bootstrap.closeAfterUse()
-    }
-
-    private func unwatch(_ role: DescriptorWatch.Role) {
-        guard let index = watches.firstIndex(where: { $0.role == role }) else { return }
-        watches.remove(at: index).close(on: loop)
-    }
 }
 
 // MARK: - Frames from the worker
 
-extension WorkerLink: FrameChannelDelegate {
-    func channel(_ channel: FrameChannel, received body: ArraySlice<UInt8>) -> Bool {
+extension WorkerLink: WorkerTransportDelegate {
+    func transportBootstrapped(_ message: BootstrapMessage?) {
+        switch machine.bootstrapped(message) {
+        case .kill(let cause):
+            kill(cause)
+        case .readSession:
+            do {
+                try transport.openSession(maximumFrameLength: limits.maximumFrameLength,
+                                          maximumQueuedBytes: limits.maximumQueuedBytes)
+            } catch {
+                kill(.spawnFailed("could not read the session socket: \(error)"))
+            }
+        }
+    }
+
+    func transportBootstrapInvalid(_ detail: String) {
+        kill(.confinementFailed("the bootstrap channel carried an invalid report: \(detail)"))
+    }
+
+    func transportSeccompViolation(_ name: String) {
+        kill(.seccompViolation(syscall: name))
+    }
+
+    func transportPrinted(_ chunk: UnsafeRawBufferPointer) {
+        remember(chunk)
+        owner?.worker(self, printed: chunk)
+        let now = ContinuousClock.now
+        guard !outputBudget.take(Double(chunk.count), now: now), !outputPaused, !machine.isEnded else { return }
+        // Output is read at a bounded rate: past it the pipe fills and the worker waits.
+        outputPaused = true
+        transport.setOutputPaused(true)
+        loop.schedule(at: now + .milliseconds(100)) { [weak self] in
+            guard let self, outputPaused, !machine.isEnded else { return }
+            outputPaused = false
+            transport.setOutputPaused(false)
+        }
+    }
+
+    func transportExited(_ status: TerminationStatus) {
+        var observation = ExitObservation(status: status)
+        if let cgroup {
+            observation.killedForMemory = ((try? cgroup.oomKills()) ?? 0) > 0
+            observation.memoryPeakBytes = try? cgroup.memoryPeakBytes()
+            observation.memoryLimitBytes = cgroup.limits.memoryBytes
+        }
+        observation.lastWords = Self.lastWords(lastOutput)
+        guard let cause = machine.exited(observation) else { return }
+        finish(cause)
+    }
+
+    func transportReceived(_ body: ArraySlice<UInt8>) -> Bool {
         let now = ContinuousClock.now
         if let refusal = limiter.admitFrame(length: body.count, now: now) { return breach(refusal) }
         let message: WireMessage
@@ -572,7 +468,7 @@ extension WorkerLink: FrameChannelDelegate {
         return !machine.isEnded
     }
 
-    func channel(_ channel: FrameChannel, ended: ChannelEnd) {
+    func transportSessionEnded(_ ended: ChannelEnd) {
         switch ended {
         case .invalidFrame(let detail):
             breach("sent an invalid frame: \(detail)")
@@ -661,36 +557,5 @@ extension WorkerLink: FrameChannelDelegate {
         logger.warning("protocol breach", metadata: ["detail": "\(detail)"])
         kill(.protocolBreach(detail))
         return false
-    }
-}
-
-// MARK: - Descriptor watches
-
-/// One of a link's descriptors registered with its loop (the session socket is a ``FrameChannel``).
-final class DescriptorWatch: ReadinessHandler {
-    enum Role { case process, output, bootstrap, listener }
-
-    let role: Role
-    let descriptor: FileDescriptor
-    private weak var link: WorkerLink?
-    private var registered = true
-
-    init(_ descriptor: FileDescriptor, link: WorkerLink, role: Role) throws(SystemCallError) {
-        self.descriptor = descriptor
-        self.link = link
-        self.role = role
-        if role == .output || role == .bootstrap { try descriptor.setNonBlocking() }
-        try link.loop.register(descriptor, interest: .readable, handler: self)
-    }
-
-    func ready(_ events: Readiness) {
-        link?.ready(role)
-    }
-
-    /// Stops watching (the owner closes the descriptor it owns).
-    func close(on loop: EventLoop) {
-        guard registered else { return }
-        registered = false
-        loop.deregister(descriptor)
     }
 }
