@@ -39,6 +39,27 @@ final class ServeTests: CLITestCase {
         XCTAssertEqual(daemon.terminationStatus, 0)
     }
 
+    func testSystemdUnit_isTypeNotify_andItsCommandLineServesAndNotifies() throws {
+        let unit = try String(contentsOf: repository.appendingPathComponent("Sandbox/systemd/sandboxctl.service"), encoding: .utf8)
+        let lines = unit.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.contains("Type=notify"), unit)
+        XCTAssertTrue(lines.contains("KillMode=mixed"), unit)
+        let command = try XCTUnwrap(lines.first { $0.hasPrefix("ExecStart=") }).dropFirst("ExecStart=".count).split(separator: " ").map(String.init)
+        XCTAssertEqual(Array(command.prefix(2)), ["/usr/local/bin/sandboxctl", "serve"])
+        // The unit's own arguments, with this test's socket in place of /run/sandboxctl.sock.
+        var arguments = Array(command.dropFirst(2))
+        let socketIndex = try XCTUnwrap(arguments.firstIndex(of: "--socket"))
+        arguments.removeSubrange(socketIndex...socketIndex + 1)
+        let notify = try NotifySocket(path: directory + "/notify.sock")
+        let daemon = try startDaemon(arguments, environment: ["NOTIFY_SOCKET": notify.path])
+        XCTAssertNotNil(try notify.receive(timeout: patience), "no readiness datagram")
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        XCTAssertEqual(daemon.terminationStatus, 0)
+        let log = String(decoding: daemonLog.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(log.split(separator: "\n").allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil }, log)
+    }
+
     func testJSONLogFormat_writesOneParsableObjectPerLine() throws {
         let daemon = try startDaemon(["--log-format", "json", "--log-level", "info"])
         XCTAssertEqual(try ctl(["spawn", "--id", "logged"]).status, 0)
