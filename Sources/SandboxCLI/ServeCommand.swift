@@ -35,6 +35,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log format: text, or json (one object per line; default with -o json).")
     var logFormat: LogOutput.Format?
 
+    func validate() throws {
+        if FileArgument.isProfileFile(profile) {
+            throw ValidationError("--profile takes a profile name here, not a file ('\(profile)'): put NAME.json in $PLUGINSANDBOX_PROFILES or /etc/pluginsandbox/profiles")
+        }
+    }
+
     /// The log output this invocation asks for (the executable bootstraps logging with it).
     var logOutput: LogOutput {
         LogOutput(format: logFormat ?? (output.json ? .json : .text), level: logLevel ?? (output.quiet ? .error : .info))

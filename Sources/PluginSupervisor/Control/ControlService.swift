@@ -88,7 +88,7 @@ public struct ControlService: Sendable {
         case "ls":
             return try JSONValue(encoding: host.summaries(includingEnded: arguments.bool("live") != true))
         case "inspect":
-            return try JSONValue(encoding: try summary(arguments, includingEnded: true))
+            return try JSONValue(encoding: markingUnengagedResources(try summary(arguments, includingEnded: true)))
         case "emit":
             return try await emit(arguments)
         case "request":
@@ -271,6 +271,17 @@ public struct ControlService: Sendable {
             }
         }
         _ = reply(.success(request.id, .null))
+    }
+
+    /// Adds a DEGRADED line when the session's profile asks for cgroup limits that no cgroup
+    /// enforces (the supervisor has no cgroup controller; memory is then watched by sampling).
+    private func markingUnengagedResources(_ summary: SessionSummary) -> SessionSummary {
+        guard summary.resources == nil, summary.pid != nil, let resources = host.profile(of: SessionID(summary.id))?.resources,
+              resources.memoryBytes != nil || resources.cpuPercent != nil || resources.cpuWeight != nil || resources.pids != nil
+        else { return summary }
+        var marked = summary
+        marked.sandboxLayers.append("cgroup: DEGRADED: the profile's resource limits are not engaged (the supervisor has no cgroup controller; memory is watched by sampling)")
+        return marked
     }
 
     private static func chunk(_ value: some Encodable) throws -> String {

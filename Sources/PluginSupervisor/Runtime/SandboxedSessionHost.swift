@@ -136,6 +136,11 @@ public final class SandboxedSessionHost: SessionHost {
         anySession(id)?.log
     }
 
+    /// The profile the live or recently ended (and not forgotten) session `id` runs under.
+    public func profile(of id: SessionID) -> SandboxProfile? {
+        anySession(id)?.profile
+    }
+
     /// Forgets the ended session `id`: it leaves ``summaries(includingEnded:)``, its summary and
     /// its log are gone (`sandboxctl rm`).
     /// - Throws: ``SessionError`` for an unknown id, or for a session that is still live.
