@@ -107,7 +107,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SandboxCLITests", dependencies: ["sandboxctl"]),
+        .testTarget(name: "SandboxCLITests", dependencies: ["sandboxctl", "SandboxCLI"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -169,6 +169,25 @@ final class OperatorCommandTests: CLITestCase {
         XCTAssertEqual(try ctl(["logs", "l1", "--since", "0s"]).output, "")
     }
 
+    func testLogsFollow_printsNewLinesAndEndsWithTheSession() throws {
+        try startDaemon()
+        XCTAssertEqual(try ctl(["spawn", "--id", "l2", "--plugin", "fault"]).status, 0)
+        let follower = Process()
+        follower.executableURL = URL(fileURLWithPath: try executable)
+        follower.arguments = ["logs", "-f", "l2", "--socket", socket]
+        let output = Pipe()
+        follower.standardOutput = output
+        try follower.run()
+        defer {
+            if follower.isRunning { kill(follower.processIdentifier, SIGKILL) }
+        }
+        XCTAssertEqual(try ctl(["emit", "l2", "InjectFault", "--payload", #"{"kind":"exit","argument":7}"#]).status, 1)
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        follower.waitUntilExit()
+        XCTAssertEqual(follower.terminationStatus, 0)
+        XCTAssertTrue(text.contains("[supervisor] notice: session ended: exited (code 7)"), text)
+    }
+
     func testProfileFile_isReadByTheClientRelativeToItsDirectory_andDegradedLayersAreMarked() throws {
         try startDaemon()
         let source = repository.appendingPathComponent("Sandbox/profiles/default.json")
