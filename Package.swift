@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // MARK: Runtime semantics (no OS calls)
@@ -79,6 +80,7 @@ let package = Package(
             dependencies: [
                 "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge", "PluginSystem", "PluginWorker",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
@@ -90,16 +92,21 @@ let package = Package(
         .target(
             name: "SandboxCLI",
             dependencies: [
-                "PluginKit", "PluginWire", "PluginSandbox", "PluginSupervisor", "DemoPlugins", "FaultPlugins",
+                "PluginKit", "PluginWire", "PluginSandbox", "PluginSupervisor", "PluginSystem", "DemoPlugins", "FaultPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .executableTarget(
             name: "sandboxctl",
-            dependencies: ["SandboxCLI", "PluginSupervisor", "DemoPlugins", "FaultPlugins", "PluginKit"]
+            dependencies: [
+                "SandboxCLI", "PluginSupervisor", "DemoPlugins", "FaultPlugins", "PluginKit",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
-        .testTarget(name: "SandboxCLITests", dependencies: ["sandboxctl"]),
+        .testTarget(name: "SandboxCLITests", dependencies: ["sandboxctl", "SandboxCLI"]),
     ],
     swiftLanguageModes: [.v6]
 )

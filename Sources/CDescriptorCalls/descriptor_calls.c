@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -180,6 +181,27 @@ int psd_unix_connect(const char *path) {
     } while (rc < 0 && errno == EINTR);
     if (rc < 0) { int saved = errno; close(fd); return -saved; }
     return fd;
+}
+
+ssize_t psd_unix_datagram_send(const char *path, const void *buffer, size_t length) {
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof(address));
+    address.sun_family = AF_UNIX;
+    size_t path_length = strlen(path);
+    if (path_length == 0 || path_length >= sizeof(address.sun_path)) return -ENAMETOOLONG;
+    memcpy(address.sun_path, path, path_length);
+    /* A leading '@' names an abstract socket: its first byte is NUL and its length is exact. */
+    if (path[0] == '@') address.sun_path[0] = 0;
+    socklen_t address_length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_length);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    ssize_t sent;
+    do {
+        sent = sendto(fd, buffer, length, MSG_NOSIGNAL, (struct sockaddr *)&address, address_length);
+    } while (sent < 0 && errno == EINTR);
+    int saved = errno;
+    close(fd);
+    return sent < 0 ? -saved : sent;
 }
 
 long long psd_inode(const char *path) {

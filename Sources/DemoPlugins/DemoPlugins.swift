@@ -84,4 +84,16 @@ public struct EditorPlugin: SessionPlugin {
 public enum DemoCatalog {
     /// The session plugins the demo offers.
     public static let sessionPlugins: [@Sendable () -> any SessionPlugin] = [{ EditorPlugin() }]
+
+    /// The events and requests the demo's plugins handle: in each session (the editor) and in the
+    /// global scope (the audit plugin).
+    public static var interface: WireInterface {
+        WireInterface([
+            .event(ThemeChanged.self, handledBy: ["editor"], "the theme every editor follows (the theme service broadcasts it)"),
+            .request(CurrentThemeRequest.self, answeredBy: ["editor"], "the theme the session's editor saw last"),
+            .request(WordCountRequest.self, answeredBy: ["editor"], "the number of words in `text`"),
+            .request(AuditNumberRequest.self, answeredBy: ["editor"], "the number the audit plugin gave the session's document"),
+            .event(DocumentOpened.self, scope: .global, handledBy: ["audit"], "sent by an editor when it opens its document; the audit plugin numbers it"),
+        ])
+    }
 }

@@ -240,4 +240,14 @@ enum FaultKind: String, CaseIterable {
 public enum FaultCatalog {
     /// Session plugins that misbehave on command.
     public static let sessionPlugins: [@Sendable () -> any SessionPlugin] = [{ FaultPlugin() }]
+
+    /// The events and requests the fault plugin handles in each session.
+    public static var interface: WireInterface {
+        WireInterface([
+            .event(InjectFault.self, handledBy: ["fault"], "runs the fault named by `kind` (see `sandboxctl faults`); `argument` tunes it"),
+            .event(SoakTick.self, handledBy: ["fault"], "one numbered tick of a soak run; the plugin checks it sees each once, in order"),
+            .request(SoakReport.self, answeredBy: ["fault"], "what the plugin saw of the soak ticks: [count, last, out of order]"),
+            .request(FaultyRequest.self, answeredBy: ["fault"], "runs the fault named by `kind` inside a request handler"),
+        ])
+    }
 }

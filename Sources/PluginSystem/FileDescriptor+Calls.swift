@@ -126,6 +126,12 @@ extension FileDescriptor {
         FileDescriptor(rawValue: try systemCall("connect(\(path))") { psd_unix_connect(path) })
     }
 
+    /// Sends `bytes` as one datagram to the Unix datagram socket at `path` (a leading `@` names an
+    /// abstract socket), as `sd_notify` does with `$NOTIFY_SOCKET`.
+    package static func sendUnixDatagram(_ bytes: [UInt8], to path: String) throws(SystemCallError) {
+        _ = try systemCall("sendto(\(path))") { bytes.withUnsafeBytes { psd_unix_datagram_send(path, $0.baseAddress, $0.count) } }
+    }
+
     /// The inode number of the file at `path`, or nil when there is none.
     package static func inode(at path: String) -> UInt64? {
         let result = psd_inode(path)

@@ -14,7 +14,10 @@ import Synchronization
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run a self-contained demo: sessions, broadcasts, a crash injected and survived.")
+        abstract: "Run a self-contained demo: sessions, broadcasts, a crash injected and survived.",
+        discussion: "Needs no supervisor; exits 0 when the fault was contained. Example: sandboxctl demo --fault ptraceSupervisor")
+
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "How many sessions to start.")
     var sessions: Int = 3
@@ -24,9 +27,22 @@ struct DemoCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (2...64).contains(sessions) else { throw ValidationError("--sessions must be between 2 and 64") }
+        guard FaultPlugin.kinds.contains(fault) else { throw ValidationError("--fault '\(fault)' is not a fault; `sandboxctl faults` lists them") }
+    }
+
+    /// What `demo -o json` prints.
+    struct Outcome: Encodable {
+        var sessions: Int
+        var fault: String
+        var crash: String?
+        var otherSessions: Int
+        var healthy: Int
+        var contained: Bool
     }
 
     func run() async throws {
+        let narrate = !(output.json || output.quiet)
+        let say: @Sendable (String) -> Void = { text in if narrate { printLine(text) } }
         let host = try SandboxHost.shared
         let logger = Logger(label: "demo") { _ in SwiftLogNoOpLogHandler() }
         let story = DemoStory()
@@ -104,6 +120,10 @@ struct DemoCommand: AsyncParsableCommand {
             let contained = refused ? live.contains(victim.id.rawValue) : (crash != nil && !live.contains(victim.id.rawValue))
             let survived = contained && healthy == others && results.filter({ $0.key != victim.id }).count == others
             say(survived ? "\nthe fault was contained: \(healthy) of \(others) other sessions kept every message" : "\nthe story did not hold")
+            if output.json {
+                try printJSON(Outcome(sessions: sessions, fault: fault, crash: crash.map { "\($0.cause)" }, otherSessions: others,
+                                      healthy: healthy, contained: survived))
+            }
             if !survived { throw ExitCode.failure }
         }
     }
@@ -133,7 +153,13 @@ final class DemoStory: Sendable {
     }
 }
 
+/// Prints a line of a story at once.
 func say(_ text: String) {
+    printLine(text)
+}
+
+/// Prints `text` and flushes standard output.
+func printLine(_ text: String) {
     print(text)
     fflush(nil)
 }

@@ -12,20 +12,38 @@ public struct SandboxHost: Sendable {
     public var globalPlugins: @Sendable () -> [any GlobalPlugin]
     /// The sandbox from `Sandbox.bootstrap` (session plugins, profiles, limits).
     public var sandbox: Sandbox
+    /// The events and requests the host's plugins accept (what `sandboxctl plugins` shows).
+    public var interface: WireInterface
+    /// The program's version (`--version`).
+    public var version: String
 
     /// Creates a host description.
-    public init(name: String, globalPlugins: @escaping @Sendable () -> [any GlobalPlugin], sandbox: Sandbox) {
+    public init(name: String, version: String = SandboxCLI.version, globalPlugins: @escaping @Sendable () -> [any GlobalPlugin],
+                sandbox: Sandbox, interface: WireInterface = WireInterface()) {
         self.name = name
+        self.version = version
         self.globalPlugins = globalPlugins
         self.sandbox = sandbox
+        self.interface = interface
     }
 
     /// The session plugins workers offer.
     public var sessionPlugins: SessionPluginCatalog { sandbox.sessionPlugins }
 
-    /// Resolves a profile name (nil: the catalog's default).
+    /// Resolves a profile name (nil: the catalog's default) in the host's catalog: its
+    /// directories, `$PLUGINSANDBOX_PROFILES`, `/etc/pluginsandbox/profiles`, then the built-in profiles.
     public func profile(_ name: String?) throws -> SandboxProfile {
         try sandbox.configuration.profiles.profile(named: name)
+    }
+
+    /// Resolves `--profile`: a catalog name, or a file (a path or `-`) read here.
+    func profile(argument: String?, option: String = "--profile") throws -> SandboxProfile {
+        if let argument, FileArgument.isProfileFile(argument) { return try FileArgument.profile(argument, for: option).profile }
+        do {
+            return try profile(argument)
+        } catch {
+            throw SettingsFileError(message: "\(option) \(argument ?? sandbox.configuration.profiles.defaultName): \(error)")
+        }
     }
 
     private static let current = Mutex<SandboxHost?>(nil)

@@ -1,107 +1,87 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import PluginKit
 import PluginSupervisor
 import PluginWire
+import ServiceLifecycle
 
 /// `sandboxctl serve`: the supervisor in the foreground, with its control socket.
+///
+/// One `ServiceGroup` owns the lifecycle: the host's service (sessions, routing, restarts), the
+/// lifecycle journal, the control server and the readiness notification. SIGTERM or SIGINT shuts
+/// it down gracefully, in reverse order: `STOPPING=1` is sent, the control socket closes (its
+/// file removed if it is still ours), then every session is disposed and the host stops.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the supervisor in the foreground, serving the control socket until SIGTERM or SIGINT.")
+        abstract: "Run the supervisor in the foreground, serving the control socket until SIGTERM or SIGINT.",
+        discussion: """
+            Refuses to start when a supervisor already answers on the socket (exit 1, naming its pid). \
+            Under systemd (Type=notify) it sends READY=1 once the socket is open and STOPPING=1 when it \
+            begins to shut down. Example: sandboxctl serve --socket /run/sandboxctl.sock --log-format json
+            """)
 
-    @OptionGroup var socket: SocketOptions
-    @Option(help: "A RuntimeSettings JSON file for the global scope and new sessions.")
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: ArgumentHelp("A RuntimeSettings JSON file for the global scope and new sessions (- for stdin).", valueName: "file"),
+            completion: .file(extensions: ["json"]))
     var settings: String?
-    @Option(help: "The profile sessions get when `spawn` names none.")
+    @Option(help: ArgumentHelp("The profile sessions get when `spawn` names none.", valueName: "name"),
+            completion: .custom { _, _, _ in Completions.profiles() })
     var profile: String = "default"
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: info; error with -q).")
+    var logLevel: Logger.Level?
+    @Option(help: "Log format: text, or json (one object per line; default with -o json).")
+    var logFormat: LogOutput.Format?
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        if FileArgument.isProfileFile(profile) {
+            throw ValidationError("--profile takes a profile name here, not a file ('\(profile)'): put NAME.json in $PLUGINSANDBOX_PROFILES or /etc/pluginsandbox/profiles")
+        }
+    }
+
+    /// The log output this invocation asks for (the executable bootstraps logging with it).
+    var logOutput: LogOutput {
+        LogOutput(format: logFormat ?? (output.json ? .json : .text), level: logLevel ?? (output.quiet ? .error : .info))
     }
 
     func run() async throws {
         let host = try SandboxHost.shared
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        var logger = Logger(label: "sandboxctl") { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        logger.logLevel = level
+        let logger = Logger(label: "sandboxctl")
         var initial = RuntimeSettings()
-        if let settings {
-            do {
-                initial = try parsePayload("@" + settings).decode(as: RuntimeSettings.self)
-                try initial.validate()
-            } catch {
-                printError("settings file \(settings): \(error)")
-                throw ExitStatus.failed
-            }
-        }
         do {
-            _ = try host.profile(profile)
+            if let settings { initial = try FileArgument.settings(settings, for: "--settings").settings }
+            _ = try host.profile(argument: profile)
         } catch {
-            printError("profile \(profile): \(error)")
+            printError("\(error)")
             throw ExitStatus.failed
         }
-        try await Daemon.with(host, settings: initial, logger: logger) { daemon in
-            var hooks = daemon.hooks
-            hooks.defaultProfile = profile
-            let server: ControlServer
-            do {
-                server = try await daemon.host.openControlSocket(at: socket.path)
-            } catch {
-                printError("\(error)")
-                throw ExitStatus.failed
-            }
-            let service = ControlService(host: daemon.host, hooks: hooks)
-            logger.info("supervisor listening", metadata: ["socket": "\(socket.path)", "pid": "\(getpid())"])
-            await withDiscardingTaskGroup { group in
-                group.addTask { await server.run { request, _, reply in await service.handle(request, reply: reply) } }
-                let signal = await Self.waitForTermination()
-                logger.notice("shutting down", metadata: ["signal": "\(signal)"])
-                await server.close()
-            }
+        let daemon = try await Daemon.make(host, settings: initial, logger: logger)
+        let path = client.servePath
+        let server: ControlServer
+        do {
+            server = try await daemon.host.openControlSocket(at: path)
+        } catch {
+            printError("\(error)")
+            await daemon.runtime.dispose()
+            await daemon.host.shutdown()
+            throw ExitStatus.failed
         }
+        let journal = LifecycleJournal(host: daemon.host)
+        let control = ControlService(host: daemon.host, hooks: daemon.hooks(defaultProfile: profile), journal: journal)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [
+                .init(service: SandboxService(host: daemon.host, runtime: daemon.runtime), serviceName: "sessions"),
+                .init(service: journal, serviceName: "journal"),
+                .init(service: ControlServerService(server: server, service: control), serviceName: "control"),
+                .init(service: ReadinessService(notification: ServiceNotification(logger: logger), status: "serving \(path)"),
+                      serviceName: "readiness"),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        logger.info("supervisor listening", metadata: ["socket": "\(path)", "pid": "\(getpid())"])
+        try await group.run()
         logger.info("every session disposed; bye")
     }
-
-    /// Waits for SIGTERM or SIGINT; returns which.
-    static func waitForTermination() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let once = OnceFlag()
-            for number in [SIGTERM, SIGINT] {
-                Foundation.signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    if once.claim() { continuation.resume(returning: number) }
-                }
-                source.resume()
-                SignalSources.keep(source)
-            }
-        }
-    }
 }
-
-/// True exactly once.
-final class OnceFlag: Sendable {
-    private let flag = Mutex(false)
-    func claim() -> Bool { flag.withLock { claimed in defer { claimed = true }; return !claimed } }
-}
-
-/// Keeps signal sources alive for the process's life.
-enum SignalSources {
-    private static let count = Mutex(0)
-    static func keep(_ source: any DispatchSourceSignal) {
-        // Retained on purpose: a signal source must outlive the wait, and the process ends after it.
-        _ = Unmanaged.passRetained(source as AnyObject)
-        count.withLock { $0 += 1 }
-    }
-}
-
-import Synchronization

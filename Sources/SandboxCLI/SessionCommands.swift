@@ -5,226 +5,172 @@ import PluginSupervisor
 import PluginWire
 
 struct SpawnCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "spawn", abstract: "Start a session in a new confined worker; prints its id.")
-    @OptionGroup var socket: SocketOptions
+    static let configuration = CommandConfiguration(
+        commandName: "spawn", abstract: "Start a session in a new confined worker; prints its id.",
+        discussion: "Example: sandboxctl spawn --id doc-1 --plugin editor --profile ./strict.json --restart on-crash:3/5")
+    @OptionGroup var client: ClientOptions
     @OptionGroup var output: OutputOptions
-    @Option(name: .customLong("plugin"), help: "A session plugin to enable (repeat; default: the runtime's settings).")
+    @Option(name: .customLong("plugin"), help: ArgumentHelp("A session plugin to enable (repeat; default: as the runtime's settings say).", valueName: "id"),
+            completion: .custom { _, _, _ in Completions.plugins() })
     var plugins: [String] = []
-    @Option(help: "The sandbox profile: a name in Sandbox/profiles or a path.")
+    @Option(help: ArgumentHelp("The sandbox profile: a name (built-in, $PLUGINSANDBOX_PROFILES, /etc/pluginsandbox/profiles) or a file this command reads (a path, or - for stdin).", valueName: "name|file"),
+            completion: .custom { _, _, _ in Completions.profiles() })
     var profile: String?
-    @Option(help: "A RuntimeSettings JSON file for this session.")
+    @Option(help: ArgumentHelp("A RuntimeSettings JSON file for this session alone (- for stdin); default: the runtime's settings.", valueName: "file"),
+            completion: .file(extensions: ["json"]))
     var settings: String?
     @Option(help: "Restart policy: never, or on-crash[:R[/T]] (at most R restarts in T seconds).")
-    var restart: String = "never"
+    var restart: RestartPolicy = .never
     @Option(help: "The session id (default: a fresh one).")
     var id: String?
 
     func validate() throws {
-        guard RestartPolicy(argument: restart) != nil else { throw ValidationError("--restart must be `never` or `on-crash[:R[/T]]`, not '\(restart)'") }
+        if profile == "-" && settings == "-" { throw ValidationError("--profile and --settings cannot both read standard input") }
     }
 
     func run() throws {
-        var arguments: [String: JSONValue] = ["plugins": .array(plugins.map { .string($0) }), "restart": .string(restart)]
-        if let profile { arguments["profile"] = .string(profile) }
+        var arguments: [String: JSONValue] = ["plugins": .array(plugins.map { .string($0) }), "restart": .string(restart.argument)]
+        do {
+            if let profile {
+                if FileArgument.isProfileFile(profile) {
+                    arguments["profileDocument"] = try FileArgument.profile(profile, for: "--profile").document
+                } else {
+                    arguments["profile"] = .string(profile)
+                }
+            }
+            if let settings { arguments["settings"] = try FileArgument.settings(settings, for: "--settings").document }
+        } catch let error as SettingsFileError {
+            printError(error.message)
+            throw ExitStatus.failed
+        }
         if let id { arguments["id"] = .string(id) }
-        if let settings { arguments["settings"] = try parsePayload("@" + settings) }
-        let result = try call(socket, "spawn", arguments)
-        if output.json { return try printJSON(result) }
-        if case .object(let fields) = result, case .string(let id)? = fields["id"] { print(id) }
+        let result = try call(client, "spawn", arguments)
+        let summary = try result.decode(as: SessionSummary.self)
+        if output.json { return try printJSON(summary) }
+        print(summary.id)
     }
 }
 
 struct ListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the sessions: recently ended ones (with their cause) and live ones.")
-    @OptionGroup var socket: SocketOptions
+    static let configuration = CommandConfiguration(
+        commandName: "ls", abstract: "List the sessions: recently ended ones (with their cause) and live ones.",
+        discussion: "Example: sandboxctl ls --live -q   (the live sessions' ids)")
+    @OptionGroup var client: ClientOptions
     @OptionGroup var output: OutputOptions
     @Flag(help: "Only live sessions.") var live = false
 
     func run() throws {
-        let result = try call(socket, "ls", ["live": .bool(live)])
-        if output.json { return try printJSON(result) }
-        let summaries = try result.decode(as: [SessionSummary].self)
+        let summaries = try call(client, "ls", ["live": .bool(live)]).decode(as: [SessionSummary].self)
+        if output.json { return try printJSON(summaries) }
+        if output.quiet { return summaries.forEach { print($0.id) } }
         print(renderSessions(summaries))
     }
 }
 
-func renderSessions(_ summaries: [SessionSummary]) -> String {
+/// Whether a session's worker is gone for good.
+func hasEnded(_ summary: SessionSummary) -> Bool { summary.state == "ended" || summary.state == "crashed" }
+
+func renderSessions(_ summaries: [SessionSummary], now: Date = Date()) -> String {
     table(["ID", "PID", "STATE", "UPTIME", "RSS", "CPU", "IN", "OUT", "RESTARTS", "LAST CAUSE"], summaries.map { summary in
-        [summary.id, summary.pid.map(String.init) ?? "-", summary.state, String(format: "%.1fs", Date().timeIntervalSince(summary.startedAt)),
+        [summary.id, summary.pid.map(String.init) ?? "-", summary.state,
+         hasEnded(summary) || summary.pid == nil ? "-" : HumanDuration.format(now.timeIntervalSince(summary.startedAt)),
          summary.residentBytes.map { "\($0 >> 20)M" } ?? "-", summary.cpuSeconds.map { String(format: "%.2fs", $0) } ?? "-",
          "\(summary.eventsIn)", "\(summary.eventsOut)", "\(summary.restarts)", summary.lastCause?.description ?? "-"]
     })
 }
 
 struct InspectCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show one session: plugins, limits, engaged sandbox layers.")
-    @OptionGroup var socket: SocketOptions
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Show sessions: plugins, restart policy, every sandbox layer (DEGRADED marked).",
+        discussion: "Example: sandboxctl inspect doc-1 doc-2")
+    @OptionGroup var client: ClientOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: "The session id.") var id: String
-
-    func run() throws {
-        let result = try call(socket, "inspect", ["id": .string(id)])
-        if output.json { return try printJSON(result) }
-        let summary = try result.decode(as: SessionSummary.self)
-        print(renderSessions([summary]))
-        print("profile:  \(summary.profile)\nrestart:  \(summary.restartPolicy)")
-        print("enabled:  \(summary.enabledPlugins.joined(separator: ", "))\nattached: \(summary.attachedPlugins.joined(separator: ", "))")
-        print("sandbox:")
-        for layer in summary.sandboxLayers { print("  \(layer)") }
-    }
-}
-
-struct EmitCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "emit", abstract: "Emit an event (by wire name) into one session or all; prints the final envelope(s).")
-    @OptionGroup var socket: SocketOptions
-    @OptionGroup var output: OutputOptions
-    @Argument(help: "The session id (omit with --all).") var id: String?
-    @Argument(help: "The event's wire name, e.g. ThemeChanged.") var event: String?
-    @Flag(help: "Emit into every live session.") var all = false
-    @Option(help: "Only handlers of this identifier (plus general ones) run.") var identifier: String?
-    @Option(help: "The payload: JSON, or @file.") var payload: String?
+    @Argument(help: "Session ids.", completion: .custom { _, _, _ in Completions.sessions() }) var ids: [String]
 
     func validate() throws {
-        if all && event == nil && id != nil { return }
-        if !all && (id == nil || event == nil) { throw ValidationError("give a session id and an event name, or --all and an event name") }
+        if ids.isEmpty { throw ValidationError("give at least one session id") }
     }
 
     func run() throws {
-        let name = all ? (event ?? id ?? "") : (event ?? "")
-        var arguments: [String: JSONValue] = ["event": .string(name), "payload": try parsePayload(payload), "all": .bool(all)]
-        if !all, let id { arguments["id"] = .string(id) }
-        if let identifier { arguments["identifier"] = .string(identifier) }
-        let result = try call(socket, "emit", arguments)
-        if output.json { return try printJSON(result) }
-        guard case .object(let sessions) = result else { return }
+        var summaries: [SessionSummary] = []
         var failed = false
-        for (session, outcome) in sessions.sorted(by: { $0.key < $1.key }) {
-            guard case .object(let fields) = outcome, case .string(let status)? = fields["status"] else { continue }
-            if let payload = fields["payload"], let text = try? payload.jsonData() {
-                print("\(session)\t\(status)\t\(String(decoding: text, as: UTF8.self))")
-            } else {
+        for id in ids {
+            switch send(client, "inspect", ["id": .string(id)]) {
+            case .success(let value): summaries.append(try value.decode(as: SessionSummary.self))
+            case .failure(let failure):
+                printError(failure.message)
+                if failure.exitCode != ExitStatus.failed { throw failure.exitCode }
                 failed = true
-                if case .string(let error)? = fields["error"] { print("\(session)\t\(status)\t\(error)") }
             }
+        }
+        if output.json {
+            if ids.count == 1, let only = summaries.first { try printJSON(only) } else { try printJSON(summaries) }
+        } else if !output.quiet {
+            print(summaries.map(Self.render).joined(separator: "\n\n"))
         }
         if failed { throw ExitStatus.failed }
     }
-}
 
-struct RequestCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "request", abstract: "Send a request (by wire name) into a session; prints the answer.")
-    @OptionGroup var socket: SocketOptions
-    @Argument(help: "The session id.") var id: String
-    @Argument(help: "The request's wire name, e.g. WordCountRequest.") var name: String
-    @Option(help: "The payload: JSON, or @file.") var payload: String?
-    @Option(help: "Only handlers of this identifier (plus general ones) answer.") var identifier: String?
-
-    func run() throws {
-        var arguments: [String: JSONValue] = ["id": .string(id), "name": .string(name), "payload": try parsePayload(payload)]
-        if let identifier { arguments["identifier"] = .string(identifier) }
-        let result = try call(socket, "request", arguments)
-        if case .object(let fields) = result, let answer = fields["payload"] { try printJSON(answer) }
-    }
-}
-
-struct DisposeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "dispose", abstract: "End a session gracefully: its plugins detach, its worker exits.")
-    @OptionGroup var socket: SocketOptions
-    @Argument(help: "The session id.") var id: String
-
-    func run() throws {
-        let result = try call(socket, "dispose", ["id": .string(id)])
-        print((try? result.decode(as: ExitCause.self))?.description ?? "disposed")
-    }
-}
-
-struct KillCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Kill a session's worker at once (SIGKILL through its pidfd).")
-    @OptionGroup var socket: SocketOptions
-    @Argument(help: "The session id.") var id: String
-
-    func run() throws {
-        let result = try call(socket, "kill", ["id": .string(id)])
-        print((try? result.decode(as: ExitCause.self))?.description ?? "killed")
-    }
-}
-
-struct LogsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a session's captured stdout and stderr.")
-    @OptionGroup var socket: SocketOptions
-    @Argument(help: "The session id.") var id: String
-    @Flag(name: [.short, .long], help: "Keep printing new output until the session ends.") var follow = false
-
-    func run() throws {
-        _ = try call(socket, "logs", ["id": .string(id), "follow": .bool(follow)]) { chunk in
-            print(chunk, terminator: "")
-            fflush(nil)
+    static func render(_ summary: SessionSummary) -> String {
+        var lines = [renderSessions([summary])]
+        lines.append("profile:   \(summary.profile)\nrestart:   \(summary.restartPolicy)")
+        lines.append("enabled:   \(summary.enabledPlugins.joined(separator: ", "))\nattached:  \(summary.attachedPlugins.joined(separator: ", "))")
+        let layers = summary.sandboxLayers + (summary.resources.map { [$0] } ?? [])
+        let degraded = layers.filter { $0.contains("DEGRADED") }.count
+        lines.append("sandbox:   \(layers.count) layers\(degraded > 0 ? ", \(degraded) DEGRADED" : "")")
+        for layer in layers {
+            lines.append("  \(layer.contains("DEGRADED") ? "DEGRADED" : "engaged ")  \(layer)")
         }
+        return lines.joined(separator: "\n")
     }
 }
 
-struct SettingsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "settings", abstract: "Reconcile settings across the runtime.", subcommands: [Apply.self])
-
-    struct Apply: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "apply", abstract: "Reconcile the global scope and every session to a RuntimeSettings file; rolled back everywhere if any scope fails.")
-        @OptionGroup var socket: SocketOptions
-        @OptionGroup var output: OutputOptions
-        @Argument(help: "The RuntimeSettings JSON file.") var file: String
-
-        func run() throws {
-            let settings = try parsePayload("@" + file)
-            let result = try call(socket, "settings", ["settings": settings])
-            if output.json { return try printJSON(result) }
-            guard case .object(let scopes) = result else { return }
-            for (scope, report) in scopes.sorted(by: { $0.key < $1.key }) {
-                guard case .object(let fields) = report else { continue }
-                let list = { (key: String) -> String in
-                    if case .array(let items)? = fields[key] { return items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }.joined(separator: ",") }
-                    return ""
-                }
-                print("\(scope): attached [\(list("attached"))] detached [\(list("detached"))] changed [\(list("changed"))]")
-            }
-        }
-    }
-}
-
-struct DoctorCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "doctor", abstract: "Report kernel support for each sandbox layer and what a profile engages.")
-    @Option(help: "The profile to check (default: default).") var profile: String?
+struct TopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "top", abstract: "A live table of the sessions, refreshed every --interval until Ctrl-C.",
+        discussion: "Example: sandboxctl top --interval 2s")
+    @OptionGroup var client: ClientOptions
     @OptionGroup var output: OutputOptions
+    @Flag(help: "Print one frame and exit.") var once = false
+    @Option(help: "Time between frames, from 100ms to 1h (e.g. 500ms, 2s, 1m).") var interval = HumanDuration(seconds: 1)
+    @Option(help: "Stop after this many frames (default: until Ctrl-C).") var frames: Int?
+
+    func validate() throws {
+        guard (0.1...3600).contains(interval.seconds) else { throw ValidationError("--interval must be between 100ms and 1h, not \(interval)") }
+        if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
+    }
 
     func run() throws {
-        let host = try SandboxHost.shared
-        let chosen: SandboxProfile
-        do {
-            chosen = try host.profile(profile)
-        } catch {
-            printError("\(error)")
-            throw ExitStatus.failed
+        let limit = once ? 1 : frames
+        var shown = 0
+        let terminal = isatty(STDOUT_FILENO) == 1
+        while true {
+            let summaries = try call(client, "ls", ["live": .bool(false)]).decode(as: [SessionSummary].self)
+            if output.json {
+                try printJSONLine(summaries)
+            } else if output.quiet {
+                summaries.forEach { print($0.id) }
+            } else {
+                if terminal && limit != 1 { print("\u{1B}[2J\u{1B}[H", terminator: "") }
+                print(renderSessions(summaries))
+            }
+            fflush(nil)
+            shown += 1
+            if let limit, shown >= limit { return }
+            Thread.sleep(forTimeInterval: interval.seconds)
         }
-        let report = SandboxDoctor.report(profile: chosen)
-        if output.json { return try printJSON(try JSONValue(encoding: report)) }
-        print(report.description)
     }
 }
 
-struct ProfileCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "profile", abstract: "Work with sandbox profiles.", subcommands: [Check.self])
-
-    struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "check", abstract: "Validate a profile file; errors name the key and value.")
-        @Argument(help: "The profile file.") var file: String
-
-        func run() throws {
-            do {
-                let profile = try SandboxProfile.load(contentsOf: file)
-                let rules = profile.seccomp.groups.reduce(0) { $0 + $1.syscalls.count } + profile.seccomp.rules.count
-                print("\(file): ok (profile \(profile.name), seccomp default \(profile.seccomp.defaultAction), \(rules) syscall rules)")
-            } catch {
-                printError("\(file): \(error)")
-                throw ExitStatus.failed
-            }
-        }
+/// The restart policy as an option value: `never`, `on-crash`, `on-crash:3`, `on-crash:3/5`.
+extension RestartPolicy: ExpressibleByArgument {
+    /// The command-line form of this policy.
+    var argument: String {
+        guard restarts else { return "never" }
+        let (seconds, attoseconds) = window.components
+        let window = Double(seconds) + Double(attoseconds) / 1e18
+        return "on-crash:\(maxRestarts)/\(window == window.rounded() ? String(Int(window)) : String(window))"
     }
+
+    public static var allValueStrings: [String] { ["never", "on-crash", "on-crash:R/T"] }
 }

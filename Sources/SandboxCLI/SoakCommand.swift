@@ -12,10 +12,13 @@ import Synchronization
 struct SoakCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "soak",
-        abstract: "Run sessions under continuous traffic while injecting random faults; report losses (must be 0).")
+        abstract: "Run sessions under continuous traffic while injecting random faults; report losses (must be 0).",
+        discussion: "Needs no supervisor. Example: sandboxctl soak --sessions 16 --seconds 10m --seed 42")
+
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "Sessions kept alive.") var sessions: Int = 8
-    @Option(help: "How long to run, in seconds.") var seconds: Double = 30
+    @Option(help: "How long to run (e.g. 30, 90s, 10m).") var seconds = HumanDuration(seconds: 30)
     @Option(help: "Seed of the fault choices.") var seed: UInt64 = 1
     @Option(help: "Faults per second.") var faultRate: Double = 2
 
@@ -24,7 +27,7 @@ struct SoakCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard sessions >= 2 else { throw ValidationError("--sessions must be at least 2") }
-        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard seconds.seconds > 0 else { throw ValidationError("--seconds must be positive") }
     }
 
     func run() async throws {
@@ -50,7 +53,7 @@ struct SoakCommand: AsyncParsableCommand {
             }
             let rssStart = ProcessSample.read(pid: getpid())?.residentBytes ?? 0
             var faultsInjected = 0, sessionsLost = 0, messagesLost = 0, disorder = 0, unexpectedDeaths = 0
-            let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+            let deadline = ContinuousClock.now + .milliseconds(Int64(seconds.seconds * 1000))
             var nextFault = ContinuousClock.now
             while ContinuousClock.now < deadline {
                 sequence += 1
@@ -83,7 +86,19 @@ struct SoakCommand: AsyncParsableCommand {
             }
             let rssEnd = ProcessSample.read(pid: getpid())?.residentBytes ?? 0
             await runtime.dispose()
-            say("soak: \(sessions) sessions, \(String(format: "%.0f", seconds)) s, seed \(seed)")
+            let failed = messagesLost != 0 || disorder != 0 || unexpectedDeaths != 0
+            if output.json {
+                try printJSON([
+                    "sessions": Double(sessions), "seconds": seconds.seconds, "seed": Double(seed), "ticks": Double(sequence),
+                    "faultsInjected": Double(faultsInjected), "sessionsLost": Double(sessionsLost), "unexpectedDeaths": Double(unexpectedDeaths),
+                    "messagesLost": Double(messagesLost), "outOfOrder": Double(disorder),
+                ])
+            }
+            if output.json || output.quiet {
+                if failed { throw ExitCode.failure }
+                return
+            }
+            say("soak: \(sessions) sessions, \(String(format: "%.0f", seconds.seconds)) s, seed \(seed)")
             say("ticks broadcast:       \(sequence)")
             say("faults injected:       \(faultsInjected)")
             say("sessions lost:         \(sessionsLost) (all to injected faults)")
@@ -93,7 +108,7 @@ struct SoakCommand: AsyncParsableCommand {
             say("supervisor RSS:        \(rssStart >> 20) → \(rssEnd >> 20) MiB")
             say("spawn under fault:     p50 \(Self.percentile(spawnTimes, 50)) ms · p99 \(Self.percentile(spawnTimes, 99)) ms")
             say("round trip under fault: p50 \(Self.percentile(roundTrips, 50)) ms · p99 \(Self.percentile(roundTrips, 99)) ms")
-            if messagesLost != 0 || disorder != 0 || unexpectedDeaths != 0 { throw ExitCode.failure }
+            if failed { throw ExitCode.failure }
         }
     }
 

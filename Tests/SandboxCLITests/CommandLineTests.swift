@@ -5,78 +5,7 @@ import Foundation
 import XCTest
 
 /// `sandboxctl` as an operator uses it: the built executable, a daemon in a temporary directory.
-final class CommandLineTests: XCTestCase {
-    private final class Marker {}
-    private var directory = ""
-    private var daemon: Process?
-
-    private var executable: String {
-        get throws {
-            let runner = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-            let bundle = Bundle(for: Marker.self).bundleURL
-            for candidate in [runner, bundle, bundle.deletingLastPathComponent()] {
-                let path = candidate.appendingPathComponent("sandboxctl").path
-                if FileManager.default.isExecutableFile(atPath: path) { return path }
-            }
-            throw XCTSkip("sandboxctl is not built next to the tests")
-        }
-    }
-
-    private var socket: String { directory + "/control.sock" }
-
-    override func setUpWithError() throws {
-        directory = NSTemporaryDirectory() + "sandboxctl-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        chmod(directory, 0o755)
-    }
-
-    override func tearDown() {
-        if let daemon, daemon.isRunning {
-            kill(daemon.processIdentifier, SIGKILL)
-            daemon.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private func startDaemon() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executable)
-        process.arguments = ["serve", "--socket", socket, "--log-level", "error"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        daemon = process
-        let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: socket), Date() < deadline { usleep(10_000) }
-        XCTAssertTrue(FileManager.default.fileExists(atPath: socket), "the daemon did not create its socket")
-    }
-
-    @discardableResult
-    private func run(_ arguments: [String], as user: [String] = []) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        if user.isEmpty {
-            process.executableURL = URL(fileURLWithPath: try executable)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = user + [try executable] + arguments
-        }
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-    }
-
-    private func sessions() throws -> [[String: Any]] {
-        let result = try run(["ls", "--socket", socket, "--json"])
-        XCTAssertEqual(result.status, 0, result.error)
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]])
-    }
-
+final class CommandLineTests: CLITestCase {
     func testOperatorStory_spawnListEmitKillListDispose() throws {
         try startDaemon()
         XCTAssertEqual(try run(["spawn", "--socket", socket, "--id", "doc-a"]).output, "doc-a\n")
@@ -93,7 +22,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(fault.status, 1)
         XCTAssertTrue(fault.output.contains("seccompViolation (syscall execve)"), fault.output)
         let killed = try run(["kill", "--socket", socket, "doc-b"])
-        XCTAssertEqual(killed.output.trimmingCharacters(in: .whitespacesAndNewlines), "killedByOperator (SIGKILL)")
+        XCTAssertEqual(killed.output.trimmingCharacters(in: .whitespacesAndNewlines), "doc-b: killedByOperator (SIGKILL)")
 
         let listed = try sessions()
         let causes = Dictionary(uniqueKeysWithValues: listed.map { ($0["id"] as? String ?? "", ($0["lastCause"] as? [String: Any])?["kind"] as? String ?? "") })
@@ -102,7 +31,7 @@ final class CommandLineTests: XCTestCase {
 
         XCTAssertEqual(try run(["spawn", "--socket", socket, "--id", "doc-c"]).status, 0)
         let disposed = try run(["dispose", "--socket", socket, "doc-c"])
-        XCTAssertEqual(disposed.output.trimmingCharacters(in: .whitespacesAndNewlines), "disposed")
+        XCTAssertEqual(disposed.output.trimmingCharacters(in: .whitespacesAndNewlines), "doc-c: disposed")
     }
 
     func testUnknownSession_isExitCodeOneNamingTheId() throws {
@@ -186,7 +115,8 @@ final class CommandLineTests: XCTestCase {
 
     func testHelp_listsEveryCommand() throws {
         let help = try run(["--help"]).output
-        for command in ["demo", "serve", "spawn", "ls", "inspect", "emit", "request", "settings", "dispose", "kill", "logs", "top", "doctor", "profile", "faults", "soak"] {
+        for command in ["demo", "serve", "spawn", "ls", "inspect", "emit", "request", "settings", "dispose", "kill", "logs", "top", "doctor",
+                        "profile", "faults", "soak", "restart", "rm", "prune", "events", "plugins", "completion"] {
             XCTAssertTrue(help.contains("  \(command)"), "help lacks \(command)")
         }
     }

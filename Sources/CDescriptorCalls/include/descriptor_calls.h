@@ -55,6 +55,9 @@ int psd_close_range(unsigned int first, unsigned int last);
 int psd_unix_listen(const char *path, unsigned int mode, int backlog);
 /// A Unix stream socket connected to `path` (blocking, close-on-exec).
 int psd_unix_connect(const char *path);
+/// Sends one datagram to the Unix datagram socket at `path` (`@name`: an abstract socket) from a
+/// fresh unbound socket; returns the bytes sent or -errno.
+ssize_t psd_unix_datagram_send(const char *path, const void *buffer, size_t length);
 /// The inode of the file at `path` (0 with -errno when it cannot be read).
 long long psd_inode(const char *path);
 /// The inode of the file `fd` refers to.

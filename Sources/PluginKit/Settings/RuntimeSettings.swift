@@ -11,7 +11,11 @@ public struct PluginConfig: Sendable, Hashable, Codable {
         self.config = config
     }
 
+    private enum CodingKeys: String, CodingKey, CaseIterable { case enabled, config }
+
+    /// Decodes strictly: a key other than `enabled` and `config` is a ``SettingsDocumentError``.
     public init(from decoder: any Decoder) throws {
+        try SettingsDocumentError.rejectUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
         let container = try decoder.container(keyedBy: CodingKeys.self)
         enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled)
         config = try container.decodeIfPresent([String: ConfigValue].self, forKey: .config) ?? [:]
@@ -34,7 +38,11 @@ public struct ServiceSettings: Sendable, Hashable, Codable {
         self.config = config
     }
 
+    private enum CodingKeys: String, CodingKey, CaseIterable { case enabled, priority, config }
+
+    /// Decodes strictly: a key other than `enabled`, `priority` and `config` is a ``SettingsDocumentError``.
     public init(from decoder: any Decoder) throws {
+        try SettingsDocumentError.rejectUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
         let container = try decoder.container(keyedBy: CodingKeys.self)
         enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled)
         priority = try container.decodeIfPresent(Int.self, forKey: .priority)
@@ -72,9 +80,13 @@ public struct RuntimeSettings: Sendable, Hashable, Codable {
         self.services = services
     }
 
-    private enum CodingKeys: String, CodingKey { case plugins, services }
+    private enum CodingKeys: String, CodingKey, CaseIterable { case plugins, services }
 
+    /// Decodes strictly: a key the document format does not have (`"plugin"` for `"plugins"`,
+    /// `"enabld"` for `"enabled"`) is a ``SettingsDocumentError`` naming the key and its value,
+    /// never silently ignored.
     public init(from decoder: any Decoder) throws {
+        try SettingsDocumentError.rejectUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let plugins = try container.decodeIfPresent([String: PluginConfig].self, forKey: .plugins) ?? [:]
         self.plugins = Dictionary(uniqueKeysWithValues: plugins.map { (PluginId($0.key), $0.value) })
@@ -113,5 +125,44 @@ public enum SettingsError: Error, Sendable, Equatable, CustomStringConvertible {
         case .malformedServiceKey(let key, let reason): return "services key '\(key)' is invalid: \(reason)"
         case .emptyPluginId: return "plugins has an empty plugin id"
         }
+    }
+}
+
+/// A settings document with a key the format does not have: names the key (its path in the
+/// document, such as `plugins.editor.enabld`), its value, and the keys allowed there.
+public struct SettingsDocumentError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The key's path in the document, dot-separated.
+    public var key: String
+    /// The key's value, as JSON.
+    public var value: String
+    /// The keys allowed where it stands.
+    public var known: [String]
+
+    /// Creates the error.
+    public init(key: String, value: String, known: [String]) {
+        self.key = key
+        self.value = value
+        self.known = known
+    }
+
+    public var description: String {
+        "unknown key '\(key)' (value \(value)); allowed here: \(known.joined(separator: ", "))"
+    }
+
+    /// Throws for the first key of the object `decoder` holds that is not in `known`.
+    static func rejectUnknownKeys(in decoder: any Decoder, known: [String]) throws {
+        let container = try decoder.container(keyedBy: DocumentKey.self)
+        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !known.contains(key.stringValue) {
+            let path = (decoder.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+            let value = (try? container.decode(ConfigValue.self, forKey: key)).map(\.jsonText) ?? "(unreadable)"
+            throw SettingsDocumentError(key: path, value: value, known: known)
+        }
+    }
+
+    private struct DocumentKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { return nil }
     }
 }

@@ -6,21 +6,27 @@ import PluginWire
 /// The commands of the control socket, carried out on a ``SandboxedSessionHost``.
 ///
 /// What depends on the plugin runtime (turning a plugin list into settings, reconciling global
-/// settings, the doctor report) comes in through ``Hooks``, so any host can embed this service.
+/// settings, the doctor report, what the host's plugins accept) comes in through ``Hooks``, so
+/// any host can embed this service. Commands: `ping`, `spawn`, `ls`, `inspect`, `emit`,
+/// `request`, `settings`, `dispose`, `kill`, `restart`, `forget`, `prune`, `logs` and `events`
+/// (streamed, one JSON record per chunk), `doctor`, `plugins`.
 public struct ControlService: Sendable {
     /// What the host provides.
     public struct Hooks: Sendable {
-        /// Resolves a profile name (or path) to a profile; throws a message naming the problem.
+        /// Resolves a profile name to a profile; throws a message naming the problem.
         public var profile: @Sendable (String) throws -> SandboxProfile
         /// Creates a session through the plugin runtime (so it takes part in broadcasts and settings
         /// updates) and returns its id.
         public var spawn: @Sendable (SpawnOptions) async throws -> String
-        /// Reconciles the whole runtime (global scope and every session) to a settings document.
+        /// Reconciles the whole runtime (global scope and every session) to a settings document;
+        /// returns `{"applied": Bool, "scopes": {scope: {"status": ..., ...}}}`.
         public var applySettings: @Sendable (JSONValue) async throws -> JSONValue
         /// Disposes session `id` through the runtime (it leaves `runtime.sessions`); returns its cause.
         public var dispose: @Sendable (String) async throws -> ExitCause
         /// The doctor report for a profile, as JSON.
         public var doctor: @Sendable (SandboxProfile) -> JSONValue
+        /// What the host offers: its plugins and the events and requests they accept, as JSON.
+        public var plugins: @Sendable () -> JSONValue
         /// The name of the profile used when `spawn` names none.
         public var defaultProfile: String
 
@@ -31,6 +37,7 @@ public struct ControlService: Sendable {
             applySettings: @escaping @Sendable (JSONValue) async throws -> JSONValue,
             dispose: @escaping @Sendable (String) async throws -> ExitCause,
             doctor: @escaping @Sendable (SandboxProfile) -> JSONValue,
+            plugins: @escaping @Sendable () -> JSONValue = { .object([:]) },
             defaultProfile: String = "default"
         ) {
             self.profile = profile
@@ -38,6 +45,7 @@ public struct ControlService: Sendable {
             self.applySettings = applySettings
             self.dispose = dispose
             self.doctor = doctor
+            self.plugins = plugins
             self.defaultProfile = defaultProfile
         }
     }
@@ -46,22 +54,24 @@ public struct ControlService: Sendable {
     public let host: SandboxedSessionHost
     /// The host's hooks.
     public let hooks: Hooks
+    /// The lifecycle history `events` reads (nil: `events` fails).
+    public let journal: LifecycleJournal?
 
     /// Creates the service.
-    public init(host: SandboxedSessionHost, hooks: Hooks) {
+    public init(host: SandboxedSessionHost, hooks: Hooks, journal: LifecycleJournal? = nil) {
         self.host = host
         self.hooks = hooks
+        self.journal = journal
     }
 
     /// Carries out `request`, replying through `reply` (last reply has `done`).
     public func handle(_ request: ControlRequest, reply: @escaping @Sendable (ControlReply) -> Bool) async {
         do {
-            if request.command == "logs" {
-                try await streamLogs(request, reply: reply)
-                return
+            switch request.command {
+            case "logs": try await streamLogs(request, reply: reply)
+            case "events": try await streamEvents(request, reply: reply)
+            default: _ = reply(.success(request.id, try await perform(request.command, Arguments(request.arguments))))
             }
-            let result = try await perform(request.command, Arguments(request.arguments))
-            _ = reply(.success(request.id, result))
         } catch let failure as ControlFailure {
             _ = reply(.failure(request.id, failure))
         } catch {
@@ -78,22 +88,11 @@ public struct ControlService: Sendable {
         case "ls":
             return try JSONValue(encoding: host.summaries(includingEnded: arguments.bool("live") != true))
         case "inspect":
-            return try JSONValue(encoding: try summary(arguments, includingEnded: true))
+            return try JSONValue(encoding: markingUnengagedResources(try summary(arguments, includingEnded: true)))
         case "emit":
             return try await emit(arguments)
         case "request":
-            let id = try summary(arguments).id
-            do {
-                let response = try await host.request(
-                    to: SessionID(id), name: try arguments.string("name"), payload: try RawJSON(arguments.value("payload") ?? .null),
-                    identifier: arguments.optionalString("identifier"), optional: arguments.bool("optional") ?? false)
-                if let error = response.error { throw ControlFailure(code: "sessionFailed", message: error.message) }
-                return .object(["payload": response.payload.map(JSONValue.init) ?? .null])
-            } catch let failure as ControlFailure {
-                throw failure
-            } catch {
-                throw ControlFailure(code: "sessionFailed", message: "\(error)")
-            }
+            return try await request(arguments)
         case "settings":
             guard let settings = arguments.value("settings") else { throw ControlFailure.badArguments("settings needs a `settings` document") }
             do {
@@ -113,23 +112,57 @@ public struct ControlService: Sendable {
             } catch {
                 throw ControlFailure.unknownSession(id)
             }
+        case "restart":
+            let id = try summary(arguments).id
+            do {
+                try await host.restart(SessionID(id))
+            } catch {
+                throw ControlFailure(code: "sessionFailed", message: error.message)
+            }
+            return .object(["id": .string(id)])
+        case "forget":
+            let id = try arguments.string("id")
+            do {
+                try host.forget(SessionID(id))
+            } catch {
+                throw ControlFailure(code: error.code == .unknownSession ? "unknownSession" : "sessionRunning",
+                                     message: error.code == .unknownSession ? ControlFailure.unknownSession(id).message : error.message)
+            }
+            return .object(["id": .string(id)])
+        case "prune":
+            return .array(host.forgetEndedSessions().map { .string($0.rawValue) })
         case "doctor":
             let name = arguments.optionalString("profile") ?? hooks.defaultProfile
             return hooks.doctor(try profile(name))
+        case "plugins":
+            return hooks.plugins()
         default:
             throw ControlFailure(code: "unknownCommand", message: "unknown command '\(command)'")
         }
     }
 
     private func spawn(_ arguments: Arguments) async throws -> JSONValue {
-        let profileName = arguments.optionalString("profile") ?? hooks.defaultProfile
-        _ = try profile(profileName)
-        let restart = arguments.optionalString("restart") ?? "never"
-        guard RestartPolicy(argument: restart) != nil else {
-            throw ControlFailure.badArguments("restart policy '\(restart)' is not `never` or `on-crash[:R[/T]]`")
+        let document: SandboxProfile?
+        let profileName: String
+        if let sent = arguments.value("profileDocument") {
+            do {
+                document = try SandboxProfile.decode(try sent.jsonData())
+            } catch {
+                throw ControlFailure(code: "badProfile", message: "the profile document: \(error)")
+            }
+            profileName = document?.name ?? hooks.defaultProfile
+        } else {
+            document = nil
+            profileName = arguments.optionalString("profile") ?? hooks.defaultProfile
+            _ = try profile(profileName)
         }
-        let options = SpawnOptions(id: arguments.optionalString("id"), plugins: try arguments.strings("plugins") ?? [],
+        let restartArgument = arguments.optionalString("restart") ?? "never"
+        guard let restart = RestartPolicy(argument: restartArgument) else {
+            throw ControlFailure.badArguments("restart policy '\(restartArgument)' is not `never` or `on-crash[:R[/T]]`")
+        }
+        var options = SpawnOptions(id: arguments.optionalString("id"), plugins: try arguments.strings("plugins") ?? [],
                                    settings: arguments.value("settings"), profile: profileName, restart: restart)
+        options.profileDocument = document
         let id: String
         do {
             id = try await hooks.spawn(options)
@@ -142,19 +175,40 @@ public struct ControlService: Sendable {
         return try JSONValue(encoding: summary)
     }
 
+    private func request(_ arguments: Arguments) async throws -> JSONValue {
+        let id = try summary(arguments).id
+        do {
+            let response = try await host.request(
+                to: SessionID(id), name: try arguments.string("name"), payload: try RawJSON(arguments.value("payload") ?? .object([:])),
+                identifier: arguments.optionalString("identifier"), optional: arguments.bool("optional") ?? false)
+            if let error = response.error { throw ControlFailure(code: "sessionFailed", message: error.message) }
+            return .object(["payload": response.payload.map(JSONValue.init) ?? .null])
+        } catch let failure as ControlFailure {
+            throw failure
+        } catch {
+            throw ControlFailure(code: "sessionFailed", message: "\(error)")
+        }
+    }
+
     private func emit(_ arguments: Arguments) async throws -> JSONValue {
         let event = try arguments.string("event")
         let payload = try RawJSON(arguments.value("payload") ?? .object([:]))
         let identifier = arguments.optionalString("identifier")
-        let results: [(SessionID, Result<EmitResult, SessionError>)]
+        var results: [(SessionID, Result<EmitResult, SessionError>)] = []
         if arguments.bool("all") == true {
             results = await host.broadcast(event: event, payload: payload, identifier: identifier)
         } else {
-            let id = SessionID(try summary(arguments).id)
-            do {
-                results = [(id, .success(try await host.emit(to: id, event: event, payload: payload, identifier: identifier)))]
-            } catch {
-                results = [(id, .failure(error))]
+            let ids = try arguments.strings("ids") ?? [try arguments.string("id")]
+            for id in ids {
+                guard let summary = host.summary(of: SessionID(id)), summary.state != "ended", summary.state != "crashed" else {
+                    results.append((SessionID(id), .failure(SessionError(code: .unknownSession, sessionID: id, message: ControlFailure.unknownSession(id).message))))
+                    continue
+                }
+                do {
+                    results.append((SessionID(id), .success(try await host.emit(to: SessionID(id), event: event, payload: payload, identifier: identifier))))
+                } catch {
+                    results.append((SessionID(id), .failure(error)))
+                }
             }
         }
         var report: [String: JSONValue] = [:]
@@ -169,41 +223,77 @@ public struct ControlService: Sendable {
                     "payload": JSONValue(outcome.payload ?? payload),
                 ])
             case .failure(let error):
-                report[id.rawValue] = .object([
-                    "status": .string(error.code == .sessionDead ? "dead" : "error"),
-                    "error": .string(error.message),
-                ])
+                let status = error.code == .sessionDead ? "dead" : (error.code == .unknownSession ? "unknown" : "error")
+                report[id.rawValue] = .object(["status": .string(status), "error": .string(error.message)])
             }
         }
         return .object(report)
     }
 
+    /// Streams the session's log entries (each chunk one JSON ``SessionLogEntry``): the last
+    /// `tail` of those newer than `sinceSeconds`, then, with `follow`, new ones until the session ends.
     private func streamLogs(_ request: ControlRequest, reply: @escaping @Sendable (ControlReply) -> Bool) async throws {
         let arguments = Arguments(request.arguments)
         let id = SessionID(try summary(arguments, includingEnded: true).id)
         guard let log = host.log(of: id) else { throw ControlFailure.unknownSession(id.rawValue) }
-        let follow = (arguments.bool("follow") ?? false) && host.summary(of: id).map { !$0.state.hasSuffix("ended") && $0.state != "crashed" } == true
+        let follow = (arguments.bool("follow") ?? false) && host.summary(of: id).map { $0.state != "ended" && $0.state != "crashed" } == true
         let stream = follow ? log.follow() : nil
-        for entry in log.entries {
-            if !reply(.chunk(request.id, Self.line(entry))) { return }
+        var entries = log.entries
+        if let since = arguments.double("sinceSeconds") {
+            let cutoff = Date().addingTimeInterval(-since)
+            entries = entries.filter { $0.time >= cutoff }
+        }
+        if let tail = arguments.int("tail") { entries = Array(entries.suffix(max(0, tail))) }
+        for entry in entries {
+            if !reply(.chunk(request.id, try Self.chunk(entry))) { return }
         }
         if let stream {
             for await entry in stream {
-                if !reply(.chunk(request.id, Self.line(entry))) { return }
+                if !reply(.chunk(request.id, try Self.chunk(entry))) { return }
             }
         }
         _ = reply(.success(request.id, .null))
     }
 
-    private static func line(_ entry: SessionLogEntry) -> String {
-        let level = entry.level.map { " \($0)" } ?? ""
-        return "\(entry.time.formatted(.iso8601)) \(entry.source.rawValue)\(level): \(entry.text)\n"
+    /// Streams the lifecycle records (each chunk one JSON ``LifecycleRecord``) newer than
+    /// `sinceSeconds`, then, with `follow`, new ones until the client leaves or the journal stops.
+    private func streamEvents(_ request: ControlRequest, reply: @escaping @Sendable (ControlReply) -> Bool) async throws {
+        guard let journal else { throw ControlFailure(code: "unsupported", message: "this supervisor keeps no lifecycle journal") }
+        let arguments = Arguments(request.arguments)
+        let (past, future) = journal.follow()
+        let cutoff = arguments.double("sinceSeconds").map { Date().addingTimeInterval(-$0) }
+        for record in past where cutoff.map({ record.time >= $0 }) ?? true {
+            if !reply(.chunk(request.id, try Self.chunk(record))) { return }
+        }
+        if arguments.bool("follow") == true {
+            for await record in future {
+                if !reply(.chunk(request.id, try Self.chunk(record))) { return }
+            }
+        }
+        _ = reply(.success(request.id, .null))
+    }
+
+    /// Adds a DEGRADED line when the session's profile asks for cgroup limits that no cgroup
+    /// enforces (the supervisor has no cgroup controller; memory is then watched by sampling).
+    private func markingUnengagedResources(_ summary: SessionSummary) -> SessionSummary {
+        guard summary.resources == nil, summary.pid != nil, let resources = host.profile(of: SessionID(summary.id))?.resources,
+              resources.memoryBytes != nil || resources.cpuPercent != nil || resources.cpuWeight != nil || resources.pids != nil
+        else { return summary }
+        var marked = summary
+        marked.sandboxLayers.append("cgroup: DEGRADED: the profile's resource limits are not engaged (the supervisor has no cgroup controller; memory is watched by sampling)")
+        return marked
+    }
+
+    private static func chunk(_ value: some Encodable) throws -> String {
+        String(decoding: try JSONValue(encoding: value).jsonData(), as: UTF8.self)
     }
 
     private func summary(_ arguments: Arguments, includingEnded: Bool = false) throws -> SessionSummary {
         let id = try arguments.string("id")
         guard let summary = host.summary(of: SessionID(id)) else { throw ControlFailure.unknownSession(id) }
-        if !includingEnded, summary.state == "ended" || summary.state == "crashed" { throw ControlFailure.unknownSession(id) }
+        if !includingEnded, summary.state == "ended" || summary.state == "crashed" {
+            throw ControlFailure(code: "sessionEnded", message: "session '\(id)' has ended (\(summary.lastCause?.description ?? summary.state)); `sandboxctl rm \(id)` forgets it")
+        }
         return summary
     }
 
@@ -246,6 +336,22 @@ struct Arguments {
         return nil
     }
 
+    func int(_ key: String) -> Int? {
+        switch fields[key] {
+        case .int(let value)?: return Int(value)
+        case .double(let value)? where value == value.rounded(): return Int(value)
+        default: return nil
+        }
+    }
+
+    func double(_ key: String) -> Double? {
+        switch fields[key] {
+        case .int(let value)?: return Double(value)
+        case .double(let value)?: return value
+        default: return nil
+        }
+    }
+
     func strings(_ key: String) throws -> [String]? {
         guard let value = value(key) else { return nil }
         guard case .array(let items) = value else { throw ControlFailure.badArguments("argument `\(key)` must be a list of strings") }
@@ -264,8 +370,10 @@ public struct SpawnOptions: Sendable {
     public var plugins: [String]
     /// A RuntimeSettings document for the session.
     public var settings: JSONValue?
-    /// The profile name or path.
+    /// The profile name (the document's name when ``profileDocument`` is set).
     public var profile: String
-    /// The restart policy, in its command-line form.
-    public var restart: String
+    /// A profile document sent by the client, validated; when set, the session runs under it.
+    public var profileDocument: SandboxProfile?
+    /// The restart policy.
+    public var restart: RestartPolicy
 }

@@ -9,8 +9,11 @@ import Synchronization
 /// Options of a sandboxed session, given to `runtime.createSession(options:)`.
 public struct SandboxSessionOptions: SessionOptions, Equatable {
     /// The sandbox profile its workers run under: a name the host's profile catalog knows, or nil
-    /// for the default profile.
+    /// for the default profile. Ignored when ``profileDocument`` is set.
     public var profile: String?
+    /// A profile given as a value (a document an operator sent, already validated) instead of a
+    /// name: the session's workers run under exactly it.
+    public var profileDocument: SandboxProfile?
     /// What happens when its worker crashes.
     public var restart: RestartPolicy
     /// The supervisor-side limits (heartbeats, timeouts, frame size, calls in flight); nil: those
@@ -22,6 +25,12 @@ public struct SandboxSessionOptions: SessionOptions, Equatable {
         self.profile = profile
         self.restart = restart
         self.limits = limits
+    }
+
+    /// Creates options whose workers run under `profile`, a value rather than a catalog name.
+    public init(profileDocument profile: SandboxProfile, restart: RestartPolicy = .never) {
+        self.profileDocument = profile
+        self.restart = restart
     }
 }
 
@@ -41,6 +50,9 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
     private let router: BusRouter
     private let profiles: ProfileCatalog
     private let binding = Binding()
+    /// Ended sessions an operator asked to forget (kept by reference so that an id reused by a
+    /// later session is not hidden; pruned to the sessions the engine still remembers).
+    private let forgotten = Mutex<[ObjectIdentifier: SupervisedSession]>([:])
 
     /// The runtime and global bus this host serves, learned on the first `openSession`.
     private final class Binding: Sendable {
@@ -82,7 +94,7 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
             throw SessionError(code: .spawn, sessionID: launch.id.rawValue,
                                message: "a sandboxed session takes SandboxSessionOptions, not \(type(of: other))")
         }
-        let profile = try profiles.profile(named: options.profile)
+        let profile = try options.profileDocument ?? profiles.profile(named: options.profile)
         let session = try await supervisor.openSession(
             id: launch.id.rawValue, profile: profile, settings: try RawJSON(encoding: launch.settings),
             globalPlugins: launch.globalPlugins.map(\.rawValue).sorted(), restartPolicy: options.restart,
@@ -163,19 +175,63 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
 
     // MARK: The operator's view
 
-    /// Every live session, oldest first, then the recently ended ones.
+    /// The recently ended sessions, oldest first, then every live one.
     public func summaries(includingEnded: Bool = true) -> [SessionSummary] {
-        (includingEnded ? supervisor.endedSessions.map(\.summary) : []) + supervisor.sessions.map(\.summary)
+        (includingEnded ? rememberedEndedSessions.map(\.summary) : []) + supervisor.sessions.map(\.summary)
     }
 
-    /// The live or recently ended session `id`.
+    /// The live or recently ended (and not forgotten) session `id`.
     public func summary(of id: SessionID) -> SessionSummary? {
-        supervisor.anySession(id.rawValue)?.summary
+        anySession(id)?.summary
     }
 
-    /// The log of the live or recently ended session `id`.
+    /// The log of the live or recently ended (and not forgotten) session `id`.
     public func log(of id: SessionID) -> SessionLog? {
-        supervisor.anySession(id.rawValue)?.log
+        anySession(id)?.log
+    }
+
+    /// The profile the live or recently ended (and not forgotten) session `id` runs under.
+    public func profile(of id: SessionID) -> SandboxProfile? {
+        anySession(id)?.profile
+    }
+
+    /// Forgets the ended session `id`: it leaves ``summaries(includingEnded:)``, its summary and
+    /// its log are gone (`sandboxctl rm`).
+    /// - Throws: ``SessionError`` for an unknown id, or for a session that is still live.
+    public func forget(_ id: SessionID) throws(SessionError) {
+        if supervisor.session(id.rawValue) != nil {
+            throw SessionError(code: .busy, sessionID: id.rawValue,
+                               message: "session \(id) is still running; end it first (dispose or kill)")
+        }
+        guard let session = anySession(id) else { throw SessionError.unknown(id.rawValue) }
+        remember(forgetting: [session])
+    }
+
+    /// Forgets every ended session (`sandboxctl prune`); returns their ids, oldest first.
+    @discardableResult
+    public func forgetEndedSessions() -> [SessionID] {
+        let ended = rememberedEndedSessions
+        remember(forgetting: ended)
+        return ended.map { SessionID($0.id) }
+    }
+
+    private var rememberedEndedSessions: [SupervisedSession] {
+        let ended = supervisor.endedSessions
+        return forgotten.withLock { forgotten in ended.filter { forgotten[ObjectIdentifier($0)] == nil } }
+    }
+
+    private func anySession(_ id: SessionID) -> SupervisedSession? {
+        if let live = supervisor.session(id.rawValue) { return live }
+        return rememberedEndedSessions.last { $0.id == id.rawValue }
+    }
+
+    private func remember(forgetting sessions: [SupervisedSession]) {
+        let ended = supervisor.endedSessions
+        forgotten.withLock { forgotten in
+            for session in sessions { forgotten[ObjectIdentifier(session)] = session }
+            let still = Set(ended.map(ObjectIdentifier.init))
+            forgotten = forgotten.filter { still.contains($0.key) }
+        }
     }
 
     /// Kills session `id` now (SIGKILL) without a restart; returns its cause.
