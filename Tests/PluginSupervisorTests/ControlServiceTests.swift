@@ -27,7 +27,7 @@ final class ControlServiceTests: XCTestCase {
     }
 
     func testInspect_whenTheProfilesCgroupLimitsAreNotEngaged_marksThemDegraded() async throws {
-        let configuration = try TestSandbox.configuration(limits: nil, spares: 0, { $0.resources = .disabled })
+        let configuration = try TestSandbox.configuration(spares: 0, { $0.resources = .disabled })
         try await TestSandbox.withRuntime(configuration: configuration) { runtime, host in
             _ = try await runtime.createSession(id: "unlimited")
             let service = ControlService(host: host, hooks: hooks(host))
