@@ -26,6 +26,32 @@ final class SandboxedRuntimeTests: XCTestCase {
         }
     }
 
+    func testWarmSpare_isKeptAfterTheFirstSession_andTakenByTheNext() async throws {
+        let configuration = try TestSandbox.configuration(spares: 1)
+        try await TestSandbox.withRuntime(configuration: configuration) { runtime, host in
+            let first = try await runtime.createSession(id: "cold")
+            let coldLog = host.log(of: first.id)?.entries.map(\.text) ?? []
+            XCTAssertFalse(coldLog.contains { $0.contains("spare") }, "the first session starts cold: \(coldLog)")
+            // The spare spawned after the first session greets within a few seconds, even on a busy machine.
+            var tookSpare = false
+            let deadline = ContinuousClock.now + .seconds(20)
+            var attempt = 0
+            while ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+                attempt += 1
+                let session = try await runtime.createSession(id: SessionID("warm-\(attempt)"))
+                let log = host.log(of: session.id)?.entries.map(\.text) ?? []
+                if log.contains(where: { $0.contains("took warm spare worker") }) {
+                    tookSpare = true
+                    break
+                }
+            }
+            XCTAssertTrue(tookSpare, "no session took a warm spare within 20 s")
+            let theme = try await runtime.createSession(id: "after").request(CurrentThemeRequest())
+            XCTAssertEqual(theme, "default", "sessions keep working after spares were taken")
+        }
+    }
+
     func testSessionToGlobalEmit_mutationIsVisibleInTheWorker() async throws {
         try await TestSandbox.withRuntime { runtime, host in
             let first = try await runtime.createSession(id: "a")

@@ -11,7 +11,10 @@ import Synchronization
 final class SparePool: Sendable {
     private struct Entry {
         var ready: [WorkerLink] = []
+        /// Spares being spawned or greeting: reserved before their link exists.
         var starting = 0
+        /// The links of starting spares: the pool owns them until they greet or end.
+        var launching: [WorkerLink] = []
         var wanted = false
     }
 
@@ -62,10 +65,16 @@ final class SparePool: Sendable {
         entries.withLock { $0[profile]?.starting -= 1 }
     }
 
+    /// A reserved spare's link exists: the pool holds it while it starts.
+    func launched(_ link: WorkerLink) {
+        entries.withLock { $0[link.profile, default: Entry()].launching.append(link) }
+    }
+
     /// A spare greeted: it counts as ready, no longer as starting.
     fileprivate func add(_ link: WorkerLink) {
         entries.withLock { entries in
             entries[link.profile, default: Entry()].starting -= 1
+            entries[link.profile, default: Entry()].launching.removeAll { $0 === link }
             entries[link.profile, default: Entry()].ready.append(link)
         }
     }
@@ -77,15 +86,21 @@ final class SparePool: Sendable {
                 entries[link.profile]?.ready.removeAll { $0 === link }
             } else {
                 entries[link.profile]?.starting -= 1
+                entries[link.profile]?.launching.removeAll { $0 === link }
             }
         }
     }
 
-    /// Takes every ready spare (shutdown).
+    /// Takes every spare, ready or starting (shutdown).
     func drain() -> [WorkerLink] {
         entries.withLock { entries in
-            defer { for key in entries.keys { entries[key]?.ready.removeAll() } }
-            return entries.values.flatMap(\.ready)
+            defer {
+                for key in entries.keys {
+                    entries[key]?.ready.removeAll()
+                    entries[key]?.launching.removeAll()
+                }
+            }
+            return entries.values.flatMap { $0.ready + $0.launching }
         }
     }
 }
@@ -99,7 +114,7 @@ extension SparePool: WorkerLinkOwner {
     func worker(_ link: WorkerLink, cancelled id: UInt64) {}
     func worker(_ link: WorkerLink, logged entry: SessionLogEntry) {}
     func worker(_ link: WorkerLink, printed bytes: UnsafeRawBufferPointer) {}
-    func workerEnded(_ link: WorkerLink, cause: ExitCause) {
+    func workerEnded(_ link: WorkerLink, cause: ExitCause) { 
         // A spare that ended before greeting was still counted as starting.
         remove(link, greeted: link.wasSpare)
     }

@@ -350,6 +350,7 @@ final class Supervisor: Sendable {
             do {
                 let link = try await spawnWorker(profile: profile, limits: configuration.limits(profile), assignment: nil, on: loop)
                 await loop.submit { [spares] in
+                    spares.launched(link)
                     link.owner = spares
                     link.start()
                 }

@@ -76,6 +76,7 @@ final class SupervisedSession: @unchecked Sendable {
         link.owner = self
         if isSpare {
             guard link.assign(assignment) else { return }  // it died meanwhile: workerEnded follows
+            log.append(SessionLogEntry(time: Date(), source: .supervisor, level: "info", text: "took warm spare worker \(link.pid)"))
         }
         workerStartedAt = .now
         publish()
