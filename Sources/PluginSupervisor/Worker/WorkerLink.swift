@@ -117,6 +117,9 @@ final class WorkerLink: @unchecked Sendable {
     /// Frames received and sent on the session socket.
     var frameCounts: (received: Int, sent: Int) { transport.frameCounts }
 
+    /// The transport (tests drive an in-memory one).
+    var transportForTests: any WorkerTransport { transport }
+
     /// The worker's cgroup, when one was engaged.
     var resources: WorkerCgroup? { cgroup }
 

@@ -66,6 +66,8 @@ final class EmbeddedTransport: WorkerTransport, @unchecked Sendable {
     var pretendsUnreadInput = false
     /// Called for every message the link sends (a scripted worker answers here).
     var onSend: ((WireMessage) -> Void)?
+    /// Called when the link starts watching the worker (a scripted worker reports and greets).
+    var onStart: (() -> Void)?
 
     init(pid: Int32, loop: EventLoop) {
         self.pid = pid
@@ -74,7 +76,10 @@ final class EmbeddedTransport: WorkerTransport, @unchecked Sendable {
 
     // MARK: WorkerTransport
 
-    func start(delegate: any WorkerTransportDelegate) throws(SystemCallError) { self.delegate = delegate }
+    func start(delegate: any WorkerTransportDelegate) throws(SystemCallError) {
+        self.delegate = delegate
+        onStart?()
+    }
 
     func openSession(maximumFrameLength: Int, maximumQueuedBytes: Int) throws(SystemCallError) { sessionOpen = true }
 
@@ -220,4 +225,54 @@ final class EmbeddedLink: @unchecked Sendable {
     }
 
     func shutdown() async { await loop.shutdown() }
+}
+
+/// A well-behaved worker in memory, for driving the whole engine: it reports its confinement,
+/// greets, starts when welcomed, answers pings, emits and requests (echoing the payload), and
+/// leaves when disposed. `afterReady` lets a test make it hostile once it serves.
+final class ScriptedWorker: @unchecked Sendable {
+    // @unchecked: used on its loop only.
+    let transport: EmbeddedTransport
+    private let loop: EventLoop
+    private let plugins: [String]
+    private let afterReady: (@Sendable (EmbeddedTransport) -> Void)?
+    private(set) var emitsSeen: [String] = []
+
+    init(pid: Int32, loop: EventLoop, plugins: [String] = ["echo"], afterReady: (@Sendable (EmbeddedTransport) -> Void)? = nil) {
+        self.transport = EmbeddedTransport(pid: pid, loop: loop)
+        self.loop = loop
+        self.plugins = plugins
+        self.afterReady = afterReady
+        transport.onSend = { [unowned self] message in
+            // Answer on the next turn, as a process would: never inside the link's own send.
+            loop.execute { self.answer(message) }
+        }
+        transport.onStart = { [unowned self] in
+            loop.execute {
+                self.transport.bootstrap(.confined(EmbeddedLink.report, listener: nil))
+                self.transport.deliver(.hello(Hello(pid: pid, plugins: self.plugins, build: "scripted")))
+            }
+        }
+    }
+
+    private func answer(_ message: WireMessage) {
+        guard !transport.exited else { return }
+        switch message {
+        case .welcome:
+            transport.deliver(.ready(Ready(enabledPlugins: plugins, attachedPlugins: plugins)))
+            afterReady?(transport)
+        case .ping(let ping):
+            transport.deliver(.pong(Pong(id: ping.id)))
+        case .emit(let emit):
+            emitsSeen.append(emit.event)
+            transport.deliver(.emitResult(EmitResult(id: emit.id, handled: 1, stopped: false)))
+        case .request(let request):
+            transport.deliver(.response(Response(id: request.id, payload: request.payload, error: nil)))
+        case .dispose:
+            transport.deliver(.bye(Bye(reason: "disposed")))
+            transport.exit(.exited(0))
+        default:
+            break
+        }
+    }
 }
