@@ -64,6 +64,11 @@ let package = Package(
         .target(name: "CProbeCalls", path: "Tests/Fixtures/CProbeCalls"),
         .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox", "CProbeCalls"], path: "Tests/Fixtures/SpawnProbe"),
         .executableTarget(name: "bootstrap-missing", dependencies: ["PluginSandbox"], path: "Tests/Fixtures/BootstrapMissing"),
+        .executableTarget(
+            name: "readme-example",
+            dependencies: ["PluginKit", "PluginSupervisor", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Fixtures/ReadmeExample"
+        ),
 
         // MARK: Supervisor and worker
         .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire"]),
@@ -84,7 +89,10 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
-        .testTarget(name: "PluginSupervisorTests", dependencies: ["PluginSupervisor", "PluginKit", "DemoPlugins", "FaultPlugins"]),
+        .testTarget(
+            name: "PluginSupervisorTests",
+            dependencies: ["PluginSupervisor", "PluginKit", "DemoPlugins", "FaultPlugins", "readme-example"]
+        ),
         .target(name: "DemoPlugins", dependencies: ["PluginKit"]),
         .target(name: "CFaultCalls"),
         .target(name: "FaultPlugins", dependencies: ["PluginKit", "CFaultCalls"]),
