@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // `swift package generate-documentation --target MODULE` builds the DocC catalogs.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // MARK: Runtime semantics (no OS calls)
@@ -64,6 +66,11 @@ let package = Package(
         .target(name: "CProbeCalls", path: "Tests/Fixtures/CProbeCalls"),
         .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox", "CProbeCalls"], path: "Tests/Fixtures/SpawnProbe"),
         .executableTarget(name: "bootstrap-missing", dependencies: ["PluginSandbox"], path: "Tests/Fixtures/BootstrapMissing"),
+        .executableTarget(
+            name: "readme-example",
+            dependencies: ["PluginKit", "PluginSupervisor", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Fixtures/ReadmeExample"
+        ),
 
         // MARK: Supervisor and worker
         .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire"]),
@@ -85,7 +92,10 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
-        .testTarget(name: "PluginSupervisorTests", dependencies: ["PluginSupervisor", "PluginKit", "DemoPlugins", "FaultPlugins"]),
+        .testTarget(
+            name: "PluginSupervisorTests",
+            dependencies: ["PluginSupervisor", "PluginKit", "DemoPlugins", "FaultPlugins", "readme-example"]
+        ),
         .target(name: "DemoPlugins", dependencies: ["PluginKit"]),
         .target(name: "CFaultCalls"),
         .target(name: "FaultPlugins", dependencies: ["PluginKit", "CFaultCalls"]),

@@ -11,7 +11,7 @@ import SystemPackage
 /// The entry point of a session's worker process, called by the bootstrap once the process is
 /// confined. It never returns: the session ends with the process.
 ///
-/// Two threads: the main thread runs every job of the session (``WorkerExecutor``), a reader
+/// Two threads: the main thread runs every job of the session (its executor), a reader
 /// thread answers heartbeats. Output is line-buffered, so a plugin's `print` reaches the session's
 /// log as it happens and survives a crash.
 public enum WorkerRuntime {

@@ -2,7 +2,9 @@ import PluginKit
 import Synchronization
 import XCTest
 
-// The plugin of README.md's "A plugin in a screen", kept compiling and working.
+// README.md's "A plugin in a screen" plugins in process, under PluginKit's default host; the
+// session plugin records its reply instead of logging it. The README's own code runs sandboxed
+// in `Tests/PluginSupervisorTests/Documentation/ReadmeTests.swift`.
 struct Greeting: WireEvent { var text: String }
 
 struct LogPlugin: GlobalPlugin {

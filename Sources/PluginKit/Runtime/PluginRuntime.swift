@@ -50,8 +50,15 @@ public final class PluginRuntime: Sendable {
     /// A global plugin whose `register` throws aborts the start (every registration is rolled
     /// back) and the initializer throws the aggregated ``LifecycleError``. A plugin whose
     /// `attach` throws is rolled back on its own and listed in ``startupFailures``; the others run.
-    /// - Parameter unknownReferences: what to do with settings that name unknown plugins or
-    ///   services, here and in every later update and session.
+    /// - Parameters:
+    ///   - globalPlugins: the global plugins, one instance each, run in this process.
+    ///   - sessionPlugins: the session plugins every session is built from.
+    ///   - settings: the settings the runtime starts on.
+    ///   - host: where sessions live (in process by default).
+    ///   - globalContextValues: the host's values for the global plugins' context.
+    ///   - unknownReferences: what to do with settings that name unknown plugins or
+    ///     services, here and in every later update and session.
+    ///   - logger: the runtime's logger, also the global plugins' `context.logger`.
     /// - Throws: ``RuntimeError/duplicatePlugin(_:)`` when two plugins (global or session) share an
     ///   id, ``SettingsError``, ``UnknownReferenceError``, or ``LifecycleError``.
     public init(

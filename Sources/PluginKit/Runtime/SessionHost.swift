@@ -19,7 +19,7 @@ public struct SessionLaunch: Sendable {
     public let unknownReferences: UnknownReferencePolicy
     /// The session's context values, from `createSession(contextFactory:)`. In-process hosts pass them
     /// on; a sandboxed host cannot (closures do not cross processes): its workers build their own
-    /// with the factory given to `WorkerMain`.
+    /// with the factory their host's bootstrap was given.
     public let contextValues: ContextValues
 }
 
@@ -30,6 +30,7 @@ public protocol SessionHost: Sendable {
     /// - Throws: when the session cannot start, including when one of its plugins fails to
     ///   register or attach (the host leaves nothing of the session behind).
     /// - Parameters:
+    ///   - launch: what the session is made of: id, settings, catalog, options.
     ///   - global: the global bus, as sessions reach it.
     ///   - runtime: the runtime, for hosts that must tell it a session ended on its own.
     func openSession(_ launch: SessionLaunch, global: EventBus, runtime: PluginRuntime) async throws -> any SessionHandle

@@ -17,10 +17,15 @@ public final class SessionScope: Sendable {
 
     /// Builds and starts the scope.
     /// - Parameters:
+    ///   - id: the session's id.
+    ///   - catalog: the session plugins to build the scope from.
+    ///   - settings: the session's settings.
+    ///   - globalBus: the global bus as this session reaches it.
     ///   - globalPlugins: ids attached in the global scope, which session plugins may depend on.
     ///   - contextValues: the host's values for this session's context (its context factory's output).
     ///   - unknownReferences: what to do with service overrides naming a service one of this
     ///     session's plugins did not register.
+    ///   - logger: the plugins' logger, with the session's id added as `session` metadata.
     /// - Throws: ``SettingsError`` for malformed settings, ``UnknownReferenceError``,
     ///   or ``LifecycleError`` naming the phase and every plugin that failed.
     public init(
@@ -86,8 +91,10 @@ public final class SessionScope: Sendable {
 
     /// Reconciles the session to `settings`; on failure the session is back where it was and the
     /// error thrown.
-    /// - Parameter globalPlugins: the global plugins attached now; nil keeps the set the session
-    ///   last heard of.
+    /// - Parameters:
+    ///   - settings: the settings to move to.
+    ///   - globalPlugins: the global plugins attached now; nil keeps the set the session last
+    ///     heard of.
     public func reconcile(to settings: RuntimeSettings, globalPlugins: Set<PluginId>? = nil) async throws -> ReconcileReport {
         try settings.validate()
         return try await engine.reconcile(to: settings, external: globalPlugins ?? self.globalPlugins, entryPoint: "updateSessionSettings")

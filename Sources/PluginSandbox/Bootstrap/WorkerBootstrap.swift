@@ -20,7 +20,7 @@ public enum WorkerBootstrap {
     public static let confinementFailureExitCode: Int32 = 126
     /// Exit code of a worker whose supervisor was already gone when it started.
     public static let orphanExitCode: Int32 = 125
-    /// How long a marked process may take to reach ``start(zygote:worker:)``.
+    /// How long a marked process may take to reach ``start(zygote:preload:worker:)``.
     public static let bootstrapDeadline = Duration.milliseconds(Int64(PSG_DEADLINE_MILLISECONDS))
 
     /// The argument that marks an exec'd worker and the zygote (argv[1]).
@@ -31,7 +31,7 @@ public enum WorkerBootstrap {
 
     private static let started = Atomic<Bool>(false)
 
-    /// Whether ``start(zygote:worker:)`` has run in this process.
+    /// Whether ``start(zygote:preload:worker:)`` has run in this process.
     public static var isStarted: Bool { started.load(ordering: .acquiring) }
 
     /// First statement of the host's main.

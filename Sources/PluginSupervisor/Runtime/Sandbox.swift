@@ -12,12 +12,16 @@ import PluginWorker
 /// ever runs in a worker.
 ///
 /// ```swift
-/// let sandbox = Sandbox.bootstrap(sessionPlugins: [HelloPlugin.self])
+/// let sandbox = Sandbox.bootstrap(sessionPlugins: SessionPluginCatalog([{ HelloPlugin() }]))
 /// try await sandbox.withRuntime(globalPlugins: [LogPlugin()]) { runtime in
 ///     let session = try await runtime.createSession(id: "doc-1")
 ///     ...
 /// }
 /// ```
+///
+/// A program that never calls it cannot serve as its own worker: building a host from a
+/// `Sandbox` made with ``init(sessionPlugins:configuration:)`` then throws a `SpawnError` naming
+/// this call, before any process is started.
 public struct Sandbox: Sendable {
     /// The session plugins every worker offers (given once, here).
     public let sessionPlugins: SessionPluginCatalog

@@ -54,9 +54,17 @@ public struct SandboxConfiguration: Sendable {
         public static let disabled = ResourceControl(mode: .disabled, aggregate: CgroupAggregateLimits())
     }
 
-    func makeSpawner() throws -> WorkerSpawner {
-        if let workerExecutable { return try WorkerSpawner(mode: spawnMode ?? .exec, executable: workerExecutable) }
-        return try WorkerSpawner(mode: spawnMode)
+    /// The spawner; a program that is its own worker but never called `Sandbox.bootstrap` gets an
+    /// error naming that call, before any process is started.
+    func makeSpawner() throws(SpawnError) -> WorkerSpawner {
+        do {
+            if let workerExecutable { return try WorkerSpawner(mode: spawnMode ?? .exec, executable: workerExecutable) }
+            return try WorkerSpawner(mode: spawnMode)
+        } catch where error.step == .bootstrapMissing {
+            throw SpawnError(
+                step: .bootstrapMissing, errno: 0,
+                detail: "Sandbox.bootstrap(sessionPlugins:) must be the first statement of main: this program never called it, so it cannot serve as its own sandboxed worker")
+        }
     }
 
     func makeCgroups() throws -> CgroupController? {

@@ -43,8 +43,8 @@ public struct SandboxSessionOptions: SessionOptions, Equatable {
 /// order; a session that ends on its own leaves `runtime.sessions`.
 ///
 /// The host's service (``run()``) must run while sessions live: it carries the sessions'
-/// `globalBus` traffic and the lifecycle events. ``Sandbox/withRuntime(globalPlugins:settings:body:)``
-/// and ``SandboxService`` run it for you.
+/// `globalBus` traffic and the lifecycle events. ``Sandbox/withRuntime(globalPlugins:settings:globalContextValues:_:)-(_,_,_,(PluginRuntime)->Result)``
+/// runs it for you.
 public final class SandboxedSessionHost: BroadcastingSessionHost {
     let supervisor: Supervisor
     private let router: BusRouter
@@ -152,7 +152,7 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
 
     // MARK: The service
 
-    /// Runs the host's service until ``shutdown()``: routes the sessions' `globalBus` calls,
+    /// Runs the host's service until ``shutdown(timeout:)``: routes the sessions' `globalBus` calls,
     /// publishes lifecycle events, replaces crashed workers and keeps warm spares.
     public func run() async {
         await supervisor.run()
