@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "PluginSandbox", targets: ["PluginSandbox"]),
         .library(name: "PluginSupervisor", targets: ["PluginSupervisor"]),
         .library(name: "PluginWorker", targets: ["PluginWorker"]),
+        .library(name: "PluginLibrary", targets: ["PluginLibrary"]),
         .library(name: "SandboxCLI", targets: ["SandboxCLI"]),
         .executable(name: "sandboxctl", targets: ["sandboxctl"]),
     ],
@@ -50,10 +51,13 @@ let package = Package(
         .target(name: "CProcessCalls"),
         .target(name: "CStartupGuard"),
         .target(name: "CConfinementCalls", dependencies: ["CDescriptorCalls", "CProcessCalls", "CStartupGuard"]),
+        .target(name: "CPluginLibrary"),
+        .target(name: "CPluginLibraryCalls"),
         .target(
             name: "PluginSandbox",
             dependencies: [
                 "CSeccomp", "CProcessCalls", "CConfinementCalls", "CStartupGuard", "CDescriptorCalls", "PluginSystem",
+                "CPluginLibrary", "CPluginLibraryCalls",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -66,12 +70,23 @@ let package = Package(
         .executableTarget(name: "bootstrap-missing", dependencies: ["PluginSandbox"], path: "Tests/Fixtures/BootstrapMissing"),
 
         // MARK: Supervisor and worker
-        .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire"]),
+        .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PluginBridgeTests", dependencies: ["PluginBridge", "PluginKit"]),
         .target(
             name: "PluginWorker",
             dependencies: [
                 "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge", "PluginSystem", "CDescriptorCalls",
+                "CPluginLibrary", "CPluginLibraryCalls",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Plugin libraries (what a third-party plugin library links: its own runtime, a C entry point)
+        .target(name: "CPluginLibraryNote", dependencies: ["CPluginLibrary"]),
+        .target(
+            name: "PluginLibrary",
+            dependencies: [
+                "PluginKit", "PluginWire", "PluginBridge", "CPluginLibrary", "CPluginLibraryNote",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -48,7 +48,8 @@ struct Daemon {
                 }
                 let session = try await runtime.createSession(
                     id: options.id.map { SessionID($0) }, settings: settings,
-                    options: SandboxSessionOptions(profile: options.profile, restart: restart))
+                    options: SandboxSessionOptions(profile: options.profile, restart: restart,
+                                                   pluginLibraries: options.pluginLibraries.map(PluginLibraryReference.init(argument:))))
                 return session.id.rawValue
             },
             applySettings: { document in

@@ -18,6 +18,9 @@ struct SpawnCommand: ParsableCommand {
     var restart: String = "never"
     @Option(help: "The session id (default: a fresh one).")
     var id: String?
+    @Option(name: .customLong("plugin-library"),
+            help: "A plugin library whose session plugins join the session: PATH, or PATH@sha256:HEX to pin its digest (repeat).")
+    var pluginLibraries: [String] = []
 
     func validate() throws {
         guard RestartPolicy(argument: restart) != nil else { throw ValidationError("--restart must be `never` or `on-crash[:R[/T]]`, not '\(restart)'") }
@@ -28,6 +31,14 @@ struct SpawnCommand: ParsableCommand {
         if let profile { arguments["profile"] = .string(profile) }
         if let id { arguments["id"] = .string(id) }
         if let settings { arguments["settings"] = try parsePayload("@" + settings) }
+        if !pluginLibraries.isEmpty {
+            // The daemon may run elsewhere: paths travel absolute.
+            arguments["pluginLibraries"] = .array(pluginLibraries.map { argument in
+                let reference = PluginLibraryReference(argument: argument)
+                return .string(PluginLibraryReference(path: URL(fileURLWithPath: reference.path).standardizedFileURL.path,
+                                                      sha256: reference.sha256).description)
+            })
+        }
         let result = try call(socket, "spawn", arguments)
         if output.json { return try printJSON(result) }
         if case .object(let fields) = result, case .string(let id)? = fields["id"] { print(id) }

@@ -129,7 +129,8 @@ public struct ControlService: Sendable {
             throw ControlFailure.badArguments("restart policy '\(restart)' is not `never` or `on-crash[:R[/T]]`")
         }
         let options = SpawnOptions(id: arguments.optionalString("id"), plugins: try arguments.strings("plugins") ?? [],
-                                   settings: arguments.value("settings"), profile: profileName, restart: restart)
+                                   settings: arguments.value("settings"), profile: profileName, restart: restart,
+                                   pluginLibraries: try arguments.strings("pluginLibraries") ?? [])
         let id: String
         do {
             id = try await hooks.spawn(options)
@@ -268,4 +269,7 @@ public struct SpawnOptions: Sendable {
     public var profile: String
     /// The restart policy, in its command-line form.
     public var restart: String
+    /// Plugin libraries whose session plugins join the session, in their command-line form
+    /// (`PATH` or `PATH@sha256:HEX`; see ``PluginLibraryReference/init(argument:)``).
+    public var pluginLibraries: [String]
 }

@@ -35,7 +35,7 @@ final class Supervisor: Sendable {
     enum Work: Sendable {
         case global(GlobalCall, LoopBound<WorkerLink>)
         case respawn(SupervisedSession)
-        case refillSpares(SandboxProfile)
+        case refillSpares(SandboxProfile, [SealedPluginLibrary])
     }
 
     private struct Table {
@@ -97,15 +97,16 @@ final class Supervisor: Sendable {
         switch item {
         case .global(let call, let link): await routeNow(call, link: link)
         case .respawn(let session): await respawnNow(session)
-        case .refillSpares(let profile): await refill(profile)
+        case .refillSpares(let profile, let libraries): await refill(profile, libraries: libraries)
         }
     }
 
     // MARK: Sessions
 
-    /// Spawns (or takes a warm spare for) a new session and waits until its plugins are attached.
+    /// Spawns (or takes a warm spare for) a new session and waits until its plugins are attached;
+    /// its workers load `libraries` (spares are kept per profile and set of libraries).
     func openSession(id: String, profile: SandboxProfile, settings: RawJSON, globalPlugins: [String],
-                     restartPolicy: RestartPolicy) async throws(SessionError) -> SupervisedSession {
+                     restartPolicy: RestartPolicy, libraries: [SealedPluginLibrary] = []) async throws(SessionError) -> SupervisedSession {
         try table.withLock { (table) throws(SessionError) in
             if table.shuttingDown { throw SessionError(code: .spawn, sessionID: id, message: "the supervisor is shutting down") }
             if table.live[id] != nil || table.reserved.contains(id) {
@@ -114,11 +115,11 @@ final class Supervisor: Sendable {
             table.reserved.insert(id)
         }
         defer { table.withLock { _ = $0.reserved.remove(id) } }
-        let spare = spares.take(profile)
+        let spare = spares.take(profile, libraries: libraries)
         let loop = spare?.loop ?? nextLoop()
         let session = await loop.submit { [self] in
             SupervisedSession(id: id, profile: profile, restartPolicy: restartPolicy, settings: settings,
-                              globalPlugins: globalPlugins, loop: loop, supervisor: self, logger: configuration.logger)
+                              globalPlugins: globalPlugins, loop: loop, supervisor: self, logger: configuration.logger, libraries: libraries)
         }
         let link: WorkerLink
         if let spare {
@@ -126,7 +127,7 @@ final class Supervisor: Sendable {
             await loop.submit { session.adopt(spare, isSpare: true) }
         } else {
             do {
-                link = try await spawnWorker(profile: profile, assignment: session.coldAssignment, on: loop)
+                link = try await spawnWorker(profile: profile, libraries: libraries, assignment: session.coldAssignment, on: loop)
             } catch {
                 await loop.submit { session.respawnFailed(error) }
                 throw error
@@ -138,7 +139,7 @@ final class Supervisor: Sendable {
             }
         }
         if spare != nil { await loop.submit { [self] in hosted(on: loop).insert(session) } }
-        requestSpares(profile)
+        requestSpares(profile, libraries: libraries)
         switch await link.awaitReady() {
         case .success:
             table.withLock { table in
@@ -152,7 +153,8 @@ final class Supervisor: Sendable {
     }
 
     /// Spawns a worker for `assignment` (nil: a spare) and builds its link on `loop` (not started).
-    private func spawnWorker(profile: SandboxProfile, assignment: SessionAssignment?, on loop: EventLoop) async throws(SessionError) -> WorkerLink {
+    private func spawnWorker(profile: SandboxProfile, libraries: [SealedPluginLibrary], assignment: SessionAssignment?,
+                             on loop: EventLoop) async throws(SessionError) -> WorkerLink {
         let sessionID = assignment?.sessionID ?? "(spare)"
         let cgroup: WorkerCgroup?
         do {
@@ -165,7 +167,7 @@ final class Supervisor: Sendable {
         do {
             spawned = try await configuration.spawner.spawn(SpawnRequest(
                 sessionID: assignment?.sessionID, profile: profile, environment: configuration.workerEnvironment,
-                joinDescriptors: cgroup?.joinDescriptors ?? []))
+                joinDescriptors: cgroup?.joinDescriptors ?? [], libraries: libraries))
             cgroup?.closeJoinDescriptors()
         } catch {
             try? cgroup?.destroy()
@@ -188,7 +190,8 @@ final class Supervisor: Sendable {
     private func respawnNow(_ session: SupervisedSession) async {
         let loop = session.loop
         do {
-            let link = try await spawnWorker(profile: session.profile, assignment: await loop.submit { session.coldAssignment }, on: loop)
+            let link = try await spawnWorker(profile: session.profile, libraries: session.libraries,
+                                             assignment: await loop.submit { session.coldAssignment }, on: loop)
             await loop.submit {
                 session.adopt(link, isSpare: false)
                 link.start()
@@ -308,23 +311,23 @@ final class Supervisor: Sendable {
 
     // MARK: Spares
 
-    private func requestSpares(_ profile: SandboxProfile) {
-        guard configuration.sparesPerProfile > 0, spares.wantsMore(profile) else { return }
-        workInput.yield(.refillSpares(profile))
+    private func requestSpares(_ profile: SandboxProfile, libraries: [SealedPluginLibrary] = []) {
+        guard configuration.sparesPerProfile > 0, spares.wantsMore(profile, libraries: libraries) else { return }
+        workInput.yield(.refillSpares(profile, libraries))
     }
 
-    private func refill(_ profile: SandboxProfile) async {
-        while spares.beginRefill(profile) {
+    private func refill(_ profile: SandboxProfile, libraries: [SealedPluginLibrary]) async {
+        while spares.beginRefill(profile, libraries: libraries) {
             let loop = nextLoop()
             do {
-                let link = try await spawnWorker(profile: profile, assignment: nil, on: loop)
+                let link = try await spawnWorker(profile: profile, libraries: libraries, assignment: nil, on: loop)
                 await loop.submit { [spares] in
                     link.owner = spares
                     link.start()
                 }
-                spares.endRefill(profile)
+                spares.endRefill(profile, libraries: libraries)
             } catch {
-                spares.endRefill(profile)
+                spares.endRefill(profile, libraries: libraries)
                 configuration.logger.warning("could not spawn a spare worker", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
                 return
             }

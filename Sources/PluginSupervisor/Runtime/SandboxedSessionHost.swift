@@ -12,11 +12,28 @@ public struct SandboxSessionOptions: SessionOptions, Equatable {
     public var profile: String?
     /// What happens when its worker crashes.
     public var restart: RestartPolicy
+    /// Plugin libraries whose session plugins join the session, beside the host's own, in this
+    /// order (at most four). Each worker of the session loads them once it is confined, from a
+    /// sealed copy the supervisor verified when the session was created; the supervisor never
+    /// maps them.
+    ///
+    /// `createSession` throws ``PluginLibraryError`` for a library that cannot be used (missing,
+    /// not a plugin library, its digest not the pinned one, built for another release or
+    /// toolchain) before any worker is spawned, and ``SessionError`` with code `startFailed` and
+    /// cause ``ExitCause/Kind/pluginLoadFailed`` when the worker could not load it (its load-time
+    /// code crashed, hung or was killed).
+    public var pluginLibraries: [PluginLibraryReference]
+    /// Whether the host's own session plugins run in the session too (false: only the libraries'
+    /// plugins, besides the host's locked ones).
+    public var includesHostPlugins: Bool
 
     /// Creates options.
-    public init(profile: String? = nil, restart: RestartPolicy = .never) {
+    public init(profile: String? = nil, restart: RestartPolicy = .never, pluginLibraries: [PluginLibraryReference] = [],
+                includesHostPlugins: Bool = true) {
         self.profile = profile
         self.restart = restart
+        self.pluginLibraries = pluginLibraries
+        self.includesHostPlugins = includesHostPlugins
     }
 }
 
@@ -35,6 +52,7 @@ public final class SandboxedSessionHost: SessionHost {
     let supervisor: Supervisor
     private let router: BusRouter
     private let profiles: ProfileCatalog
+    private let libraries = PluginLibraryStore()
     private let binding = Binding()
 
     /// The runtime and global bus this host serves, learned on the first `openSession`.
@@ -78,9 +96,14 @@ public final class SandboxedSessionHost: SessionHost {
                                message: "a sandboxed session takes SandboxSessionOptions, not \(type(of: other))")
         }
         let profile = try profiles.profile(named: options.profile)
+        let sealed = try libraries.seal(options.pluginLibraries)
+        var settings = launch.settings
+        if !options.includesHostPlugins {
+            for id in launch.catalog.pluginIDs { settings.plugins[id, default: PluginConfig()].enabled = false }
+        }
         let session = try await supervisor.openSession(
-            id: launch.id.rawValue, profile: profile, settings: try RawJSON(encoding: launch.settings),
-            globalPlugins: launch.globalPlugins.map(\.rawValue).sorted(), restartPolicy: options.restart)
+            id: launch.id.rawValue, profile: profile, settings: try RawJSON(encoding: settings),
+            globalPlugins: launch.globalPlugins.map(\.rawValue).sorted(), restartPolicy: options.restart, libraries: sealed)
         return SandboxedSessionHandle(session: session)
     }
 
