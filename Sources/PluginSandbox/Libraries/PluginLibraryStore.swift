@@ -15,6 +15,8 @@ import SystemPackage
 public final class PluginLibraryStore: Sendable {
     /// The largest library accepted.
     public static let maximumSize = 512 << 20
+    /// The store every host of the process uses unless its configuration names another.
+    public static let shared = PluginLibraryStore()
     /// The most sealed copies kept for reuse.
     public let capacity: Int
 

@@ -139,13 +139,16 @@ final class Supervisor: Sendable {
             }
         }
         if spare != nil { await loop.submit { [self] in hosted(on: loop).insert(session) } }
-        requestSpares(profile, libraries: libraries)
+        // Spares that load libraries only once these libraries have started a session: a library
+        // that cannot load would otherwise fail a spare for every session that names it.
+        if libraries.isEmpty { requestSpares(profile) }
         switch await link.awaitReady() {
         case .success:
             table.withLock { table in
                 table.live[id] = session
                 table.order.append(id)
             }
+            if !libraries.isEmpty { requestSpares(profile, libraries: libraries) }
             return session
         case .failure(let error):
             throw error

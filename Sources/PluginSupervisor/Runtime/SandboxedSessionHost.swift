@@ -52,7 +52,7 @@ public final class SandboxedSessionHost: SessionHost {
     let supervisor: Supervisor
     private let router: BusRouter
     private let profiles: ProfileCatalog
-    private let libraries = PluginLibraryStore()
+    private let libraries: PluginLibraryStore
     private let binding = Binding()
 
     /// The runtime and global bus this host serves, learned on the first `openSession`.
@@ -66,6 +66,7 @@ public final class SandboxedSessionHost: SessionHost {
         let router = BusRouter()
         self.router = router
         self.profiles = configuration.profiles
+        self.libraries = configuration.pluginLibraries
         var engine = Supervisor.Configuration(spawner: try configuration.makeSpawner(), router: router)
         engine.limits = configuration.limits
         engine.inboundPolicy = configuration.inboundPolicy

@@ -409,6 +409,10 @@ final class WorkerLink: @unchecked Sendable {
 
     private func processExited() {
         guard let status = try? worker.process.reap() else { return }
+        // A worker that reported its confinement, said why it cannot start and exited at once:
+        // what it wrote before it died is read before its end is classified.
+        if bootstrapOpen { readBootstrap() }
+        channel?.ready(.readable)
         while outputOpen, case .transferred = drainOutputOnce() {}
         var observation = ExitObservation(status: status)
         if let cgroup {
