@@ -68,6 +68,7 @@ let package = Package(
         .target(name: "CProbeCalls", path: "Tests/Fixtures/CProbeCalls"),
         .executableTarget(name: "spawn-probe", dependencies: ["PluginSandbox", "CProbeCalls"], path: "Tests/Fixtures/SpawnProbe"),
         .executableTarget(name: "bootstrap-missing", dependencies: ["PluginSandbox"], path: "Tests/Fixtures/BootstrapMissing"),
+        .target(name: "PluginLibraryFixtures", path: "Tests/Fixtures/PluginLibrarySupport"),
 
         // MARK: Supervisor and worker
         .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire", .product(name: "Logging", package: "swift-log")]),
@@ -99,7 +100,8 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
-        .testTarget(name: "PluginSupervisorTests", dependencies: ["PluginSupervisor", "PluginKit", "DemoPlugins", "FaultPlugins"]),
+        .testTarget(
+            name: "PluginSupervisorTests", dependencies: ["PluginSupervisor", "PluginKit", "DemoPlugins", "FaultPlugins", "PluginLibraryFixtures"]),
         .target(name: "DemoPlugins", dependencies: ["PluginKit"]),
         .target(name: "CFaultCalls"),
         .target(name: "FaultPlugins", dependencies: ["PluginKit", "CFaultCalls"]),
@@ -115,7 +117,7 @@ let package = Package(
             name: "sandboxctl",
             dependencies: ["SandboxCLI", "PluginSupervisor", "DemoPlugins", "FaultPlugins", "PluginKit"]
         ),
-        .testTarget(name: "SandboxCLITests", dependencies: ["sandboxctl"]),
+        .testTarget(name: "SandboxCLITests", dependencies: ["sandboxctl", "PluginLibraryFixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
