@@ -6,6 +6,7 @@ import Foundation
 import PluginKit
 import PluginLibraryFixtures
 import PluginSandbox
+import Synchronization
 import XCTest
 @testable import PluginSupervisor
 
@@ -19,10 +20,13 @@ final class PluginLibraryTests: XCTestCase {
     func testExampleLibrary_runsBesideTheHostsPlugins() async throws {
         let library = try example()
         try await TestSandbox.withRuntime { runtime, host in
+            let heard = Mutex<[String]>([])
+            runtime.globalBus.on(Greeted.self) { envelope in heard.withLock { $0.append("\(envelope.payload.name) from \(envelope.origin)") } }
             let session = try await runtime.createSession(id: "greeted", options: SandboxSessionOptions(pluginLibraries: [library]))
             let greeted = try await session.emit(Greet(name: "Ada"))
             XCTAssertEqual(greeted.payload.greeting, "Hello, Ada! (greeting 1 from a plugin library)")
             XCTAssertEqual(greeted.handlerCount, 1)
+            XCTAssertEqual(heard.withLock { $0 }, ["Ada from session greeted"], "the library's globalBus emit did not reach the host")
             let count = try await session.request(GreetingCount())
             XCTAssertEqual(count, 1)
             let words = try await session.request(WordCountRequest(text: "the host's own plugin"))
@@ -52,6 +56,40 @@ final class PluginLibraryTests: XCTestCase {
             } catch {
                 XCTAssertTrue(error is RequestNotWired, "\(error)")
             }
+        }
+    }
+
+    func testSessionCalls_passThroughEveryScope_hostsFirst() async throws {
+        let library = try example()
+        try await TestSandbox.withRuntime { runtime, _ in
+            let session = try await runtime.createSession(id: "scopes", options: SandboxSessionOptions(pluginLibraries: [library]))
+            let theme = try await session.emit(ThemeChanged(theme: "dark"))
+            XCTAssertEqual(theme.handlerCount, 1, "only the host's editor plugin hears ThemeChanged")
+            let unheard = try await session.emit(Unheard(note: "anyone?"))
+            XCTAssertEqual(unheard.handlerCount, 0)
+            let current = try await session.request(CurrentThemeRequest())
+            XCTAssertEqual(current, "dark")
+            do {
+                _ = try await session.request(Unasked())
+                XCTFail("a request nobody answers was answered")
+            } catch {
+                XCTAssertTrue(error is RequestNotWired, "\(error)")
+            }
+        }
+    }
+
+    func testRuntimeSettingsUpdate_reconcilesTheHostsScopeBesideTheLibrarys() async throws {
+        let library = try example()
+        try await TestSandbox.withRuntime { runtime, _ in
+            let session = try await runtime.createSession(id: "reconciled", options: SandboxSessionOptions(pluginLibraries: [library]))
+            var settings = runtime.settings
+            settings.plugins["editor"] = PluginConfig(enabled: false)
+            _ = try await runtime.updateSettings(settings)
+            let attached = await session.attachedPlugins
+            XCTAssertFalse(attached.contains("editor"), "\(attached)")
+            XCTAssertTrue(attached.contains("greeter"), "\(attached)")
+            let greeted = try await session.emit(Greet(name: "after"))
+            XCTAssertEqual(greeted.payload.greeting, "Hello, after! (greeting 1 from a plugin library)")
         }
     }
 
@@ -206,5 +244,14 @@ struct Greet: WireEvent, Equatable {
 }
 
 struct GreetingCount: WireRequest, Equatable {
+    typealias Response = Int
+}
+
+struct Greeted: WireEvent, Equatable {
+    var name: String
+}
+
+/// A request no plugin answers, in any scope.
+private struct Unasked: WireRequest {
     typealias Response = Int
 }

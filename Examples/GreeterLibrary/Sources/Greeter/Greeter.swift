@@ -12,13 +12,19 @@ public struct Greet: WireEvent, Equatable {
     }
 }
 
+/// Sent to the global bus (the host's global plugins) after each greeting.
+public struct Greeted: WireEvent, Equatable {
+    public var name: String
+    public init(name: String) { self.name = name }
+}
+
 /// Asks a session how many greetings its greeter has made.
 public struct GreetingCount: WireRequest, Equatable {
     public typealias Response = Int
     public init() {}
 }
 
-/// The library's one session plugin: greets, and counts its greetings.
+/// The library's one session plugin: greets, tells the host's global scope, and counts its greetings.
 struct GreeterPlugin: SessionPlugin {
     let id: PluginId = "greeter"
 
@@ -30,6 +36,7 @@ struct GreeterPlugin: SessionPlugin {
                 return value
             }
             envelope.payload.greeting = "Hello, \(envelope.payload.name)! (greeting \(number) from a plugin library)"
+            try await context.globalBus.emit(Greeted(name: envelope.payload.name))
         }
         context.onRequest(GreetingCount.self, for: id) { _ in count.withLock { $0 } }
         context.logger.info("greeter attached", metadata: ["session": "\(context.sessionID)"])
