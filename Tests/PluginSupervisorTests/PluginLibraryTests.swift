@@ -59,6 +59,22 @@ final class PluginLibraryTests: XCTestCase {
         }
     }
 
+    func testLibrarySession_engagesTheSameLayersAsAPlainOne_plusItsSealedCopy() async throws {
+        let library = try example()
+        try await TestSandbox.withRuntime { runtime, host in
+            _ = try await runtime.createSession(id: "plain")
+            _ = try await runtime.createSession(id: "with-library", options: SandboxSessionOptions(pluginLibraries: [library]))
+            let plain = try XCTUnwrap(host.summary(of: "plain")).sandboxLayers
+            let layers = try XCTUnwrap(host.summary(of: "with-library")).sandboxLayers
+            let added = layers.filter { !plain.contains($0) }
+            let identity = { (layer: String) in layer.hasPrefix("identity:") }
+            XCTAssertEqual(plain.filter { !identity($0) }, layers.filter { !identity($0) && !$0.hasPrefix("plugin-library:") },
+                           "a library session engages other layers than a plain one")
+            XCTAssertEqual(added.filter { !identity($0) }.count, 1, "\(added)")
+            XCTAssertTrue(added.contains { $0.hasPrefix("plugin-library: \(library.path), sha256 ") }, "\(added)")
+        }
+    }
+
     func testSessionCalls_passThroughEveryScope_hostsFirst() async throws {
         let library = try example()
         try await TestSandbox.withRuntime { runtime, _ in
