@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "PluginSandbox", targets: ["PluginSandbox"]),
         .library(name: "PluginSupervisor", targets: ["PluginSupervisor"]),
         .library(name: "PluginWorker", targets: ["PluginWorker"]),
+        .library(name: "PluginLibrary", targets: ["PluginLibrary"]),
         .library(name: "SandboxCLI", targets: ["SandboxCLI"]),
         .executable(name: "sandboxctl", targets: ["sandboxctl"]),
     ],
@@ -52,10 +53,13 @@ let package = Package(
         .target(name: "CProcessCalls"),
         .target(name: "CStartupGuard"),
         .target(name: "CConfinementCalls", dependencies: ["CDescriptorCalls", "CProcessCalls", "CStartupGuard"]),
+        .target(name: "CPluginLibrary"),
+        .target(name: "CPluginLibraryCalls"),
         .target(
             name: "PluginSandbox",
             dependencies: [
                 "CSeccomp", "CProcessCalls", "CConfinementCalls", "CStartupGuard", "CDescriptorCalls", "PluginSystem", "PluginWire",
+                "CPluginLibrary", "CPluginLibraryCalls",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -71,14 +75,26 @@ let package = Package(
             dependencies: ["PluginKit", "PluginSupervisor", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Fixtures/ReadmeExample"
         ),
+        .target(name: "PluginLibraryFixtures", path: "Tests/Fixtures/PluginLibrarySupport"),
 
         // MARK: Supervisor and worker
-        .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire"]),
+        .target(name: "PluginBridge", dependencies: ["PluginKit", "PluginWire", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PluginBridgeTests", dependencies: ["PluginBridge", "PluginKit"]),
         .target(
             name: "PluginWorker",
             dependencies: [
                 "PluginKit", "PluginWire", "PluginSandbox", "PluginBridge", "PluginSystem", "CDescriptorCalls",
+                "CPluginLibrary", "CPluginLibraryCalls",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Plugin libraries (what a third-party plugin library links: its own runtime, a C entry point)
+        .target(name: "CPluginLibraryNote", dependencies: ["CPluginLibrary"]),
+        .target(
+            name: "PluginLibrary",
+            dependencies: [
+                "PluginKit", "PluginWire", "PluginBridge", "CPluginLibrary", "CPluginLibraryNote",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -94,7 +110,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PluginSupervisorTests",
-            dependencies: ["PluginSupervisor", "PluginKit", "DemoPlugins", "FaultPlugins", "readme-example"]
+            dependencies: ["PluginSupervisor", "PluginKit", "DemoPlugins", "FaultPlugins", "readme-example", "PluginLibraryFixtures"]
         ),
         .target(name: "DemoPlugins", dependencies: ["PluginKit"]),
         .target(name: "CFaultCalls"),
@@ -116,7 +132,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SandboxCLITests", dependencies: ["sandboxctl", "SandboxCLI"]),
+        .testTarget(name: "SandboxCLITests", dependencies: ["sandboxctl", "SandboxCLI", "PluginLibraryFixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

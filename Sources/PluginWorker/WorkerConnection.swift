@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PluginBridge
 import PluginSystem
 import PluginWire
 import Synchronization
@@ -12,8 +13,8 @@ import SystemPackage
 /// thread is running, so a plugin stuck in a handler is reported by name; every other message
 /// goes to ``WorkerExecutor`` in order. Writers (both threads) send whole frames under one lock.
 /// The worker's own calls to the supervisor (`globalBus` traffic) wait here for their replies.
-final class WorkerConnection: Sendable {
-    typealias Reply = Result<WireMessage, WireFailure>
+final class WorkerConnection: WireChannel {
+    typealias Reply = PendingReplies.Reply
 
     /// How the reading ended.
     struct End: Sendable {
@@ -23,15 +24,9 @@ final class WorkerConnection: Sendable {
         let supervisorClosed: Bool
     }
 
-    private struct Calls {
-        var pending: [UInt64: CheckedContinuation<Reply, Never>] = [:]
-        var nextID: UInt64 = 1
-        var closed: String?
-    }
-
     private let socket: FileDescriptor
     private let writeLock = Mutex(())
-    private let calls = Mutex(Calls())
+    private let calls = PendingReplies()
     /// The supervisor's calls running now, named in heartbeat answers.
     let inFlight = InFlightTable()
 
@@ -85,37 +80,9 @@ final class WorkerConnection: Sendable {
 
     /// Sends `make(id)` and waits for the supervisor's reply with that id.
     func call(_ make: (UInt64) -> WireMessage) async -> Reply {
-        let id = calls.withLock { calls -> UInt64 in
-            defer { calls.nextID += 1 }
-            return calls.nextID
-        }
-        let encoded: [UInt8]
-        switch frame(make(id)) {
-        case .success(let frame): encoded = frame
-        case .failure(let error):
-            return .failure(WireFailure(code: .decodingFailed, message: "cannot send it to the supervisor: \(error)"))
-        }
-        return await withCheckedContinuation { continuation in
-            let closed: String? = calls.withLock { calls in
-                if let closed = calls.closed { return closed }
-                calls.pending[id] = continuation
-                return nil
-            }
-            if let closed {
-                continuation.resume(returning: .failure(WireFailure(code: .sessionDead, message: closed)))
-            } else if !send(frame: encoded) {
-                calls.withLock { $0.pending.removeValue(forKey: id) }?
-                    .resume(returning: .failure(WireFailure(code: .sessionDead, message: "the session socket is closed")))
-            }
-        }
-    }
-
-    /// Resumes the call waiting for `id`; false when none waits (a late or stray reply).
-    @discardableResult
-    private func complete(id: UInt64, with message: WireMessage) -> Bool {
-        guard let continuation = calls.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
-        continuation.resume(returning: .success(message))
-        return true
+        await calls.call(make, encode: { message in
+            frame(message).mapError { WireFailure(code: .decodingFailed, message: "cannot send it to the supervisor: \($0)") }
+        }, send: { send(frame: $0) })
     }
 
     // MARK: Reading
@@ -129,14 +96,7 @@ final class WorkerConnection: Sendable {
     ) -> Bool {
         let reader = ReaderThread { [self] in
             let end = readLoop(maximumFrameLength: maximumFrameLength, onMessage: onMessage)
-            let waiting = calls.withLock { calls -> [CheckedContinuation<Reply, Never>] in
-                calls.closed = end.reason
-                defer { calls.pending.removeAll() }
-                return Array(calls.pending.values)
-            }
-            for continuation in waiting {
-                continuation.resume(returning: .failure(WireFailure(code: .sessionDead, message: end.reason)))
-            }
+            calls.close(reason: end.reason)
             onEnd(end)
         }
         return reader.start()
@@ -172,9 +132,9 @@ final class WorkerConnection: Sendable {
         case .ping(let ping):
             send(.pong(Pong(id: ping.id, busy: inFlight.busiest())))
         case .emitResult(let result):
-            complete(id: result.id, with: message)
+            calls.complete(id: result.id, with: message)
         case .response(let response):
-            complete(id: response.id, with: message)
+            calls.complete(id: response.id, with: message)
         default:
             onMessage(message)
         }

@@ -3,6 +3,8 @@ import Glibc
 #endif
 import CDescriptorCalls
 import Foundation
+import Logging
+import PluginBridge
 import PluginKit
 import PluginSandbox
 import PluginWire
@@ -19,9 +21,12 @@ public enum WorkerRuntime {
     public static let lostSocketExitCode: Int32 = 70
     /// The exit code of a worker that could not start its threads.
     public static let startFailureExitCode: Int32 = 71
+    /// The exit code of a worker that could not load one of its plugin libraries (it reported why).
+    public static let libraryLoadFailureExitCode: Int32 = 72
 
-    /// Runs the worker for `context` with the session plugins of `catalog`; `contextFactory`
-    /// builds the session context's host-specific values inside the worker.
+    /// Runs the worker for `context` with the session plugins of `catalog` and the plugin libraries
+    /// of `context`; `contextFactory` builds the session context's host-specific values inside the
+    /// worker.
     public static func run(
         _ context: WorkerContext,
         catalog: SessionPluginCatalog,
@@ -40,7 +45,24 @@ public enum WorkerRuntime {
         }
         WorkerExecutor.installAsGlobal(executor)
         let connection = WorkerConnection(socket: context.socket)
-        let session = WorkerSession(context: context, catalog: catalog, connection: connection, contextFactory: contextFactory)
+        let logger = Logger(label: "plugin") { _ in WireLogHandler(connection: connection) }
+        let own = ScopeServer(catalog: catalog, globalBus: WireGlobalBus(connection: connection), logger: logger, contextFactory: contextFactory)
+        var offered = own.pluginIDs
+        var responder: any SessionResponder = own
+        if !context.libraries.isEmpty {
+            switch LibraryLoader.load(context.libraries, offered: offered, connection: connection) {
+            case .failure(let failure):
+                // The supervisor ends the session with this report as its cause (pluginLoadFailed).
+                connection.send(.error(WireFailure(code: .startFailed, message: "\(failure)", details: ["pluginLibrary": failure.path])))
+                FileHandle.standardError.write(Data("worker: \(failure)\n".utf8))
+                exit(libraryLoadFailureExitCode)
+            case .success(let links):
+                offered += links.flatMap(\.plugins)
+                responder = SessionScopes(own: own, libraries: links)
+            }
+        }
+        let endpoint = SessionEndpoint(responder: responder, channel: connection, inFlight: connection.inFlight,
+                                       hooks: hooks(for: context))
         let (messages, input) = AsyncStream<WireMessage>.makeStream(bufferingPolicy: .unbounded)
         let reading = connection.startReading(
             maximumFrameLength: WireLimits.defaultMaximumFrameLength,
@@ -55,9 +77,38 @@ public enum WorkerRuntime {
             FileHandle.standardError.write(Data("worker: could not start the socket reader thread\n".utf8))
             exit(startFailureExitCode)
         }
-        executor.start { await session.serve(messages) }
-        session.greet()
+        executor.start { await endpoint.serve(messages) }
+        connection.send(.hello(Hello(pid: getpid(), plugins: offered, build: WorkerBuild.fingerprint)))
         executor.runForever()
+    }
+
+    /// What a worker does at the turns of its session: it checks the welcome against the session it
+    /// was spawned for, and exits when the session cannot start, is disposed, or is refused.
+    private static func hooks(for context: WorkerContext) -> SessionEndpoint.Hooks {
+        SessionEndpoint.Hooks(
+            welcomed: { welcome in
+                do {
+                    try ProtocolVersion.check(remote: welcome.protocolVersion)
+                } catch {
+                    FileHandle.standardError.write(Data("\(error)\n".utf8))
+                    exit(2)
+                }
+                if let expected = context.sessionID, expected != welcome.sessionID {
+                    FileHandle.standardError.write(Data("welcome names session \(welcome.sessionID), this worker was spawned for \(expected)\n".utf8))
+                    exit(2)
+                }
+                ProcessTitle.set("sandbox-worker \(welcome.sessionID)")
+                return nil
+            },
+            startFailed: { reason in
+                FileHandle.standardError.write(Data("session could not start: \(reason)\n".utf8))
+                exit(3)
+            },
+            disposed: { exit(0) },
+            refused: { failure in
+                FileHandle.standardError.write(Data("the supervisor refused this worker: \(failure.message)\n".utf8))
+                exit(2)
+            })
     }
 }
 
@@ -65,4 +116,3 @@ public enum WorkerRuntime {
 enum WorkerBuild {
     static let fingerprint = "PluginSandbox protocol \(ProtocolVersion.current)"
 }
-

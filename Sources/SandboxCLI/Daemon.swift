@@ -75,7 +75,8 @@ struct Daemon {
             for id in known { chosen.plugins[id, default: PluginConfig()].enabled = options.plugins.contains(id.rawValue) }
             settings = chosen
         }
-        var sessionOptions = SandboxSessionOptions(profile: options.profile, restart: options.restart)
+        var sessionOptions = SandboxSessionOptions(profile: options.profile, restart: options.restart,
+                                                   pluginLibraries: options.pluginLibraries.map(PluginLibraryReference.init(argument:)))
         sessionOptions.profileDocument = options.profileDocument
         let session = try await runtime.createSession(id: options.id.map { SessionID($0) }, settings: settings, options: sessionOptions)
         return session.id.rawValue

@@ -23,6 +23,9 @@ struct SpawnCommand: ParsableCommand {
     var restart: RestartPolicy = .never
     @Option(help: "The session id (default: a fresh one).")
     var id: String?
+    @Option(name: .customLong("plugin-library"),
+            help: "A plugin library whose session plugins join the session: PATH, or PATH@sha256:HEX to pin its digest (repeat).")
+    var pluginLibraries: [String] = []
 
     func validate() throws {
         if profile == "-" && settings == "-" { throw ValidationError("--profile and --settings cannot both read standard input") }
@@ -44,6 +47,14 @@ struct SpawnCommand: ParsableCommand {
             throw ExitStatus.failed
         }
         if let id { arguments["id"] = .string(id) }
+        if !pluginLibraries.isEmpty {
+            // The supervisor may run in another directory: paths travel absolute.
+            arguments["pluginLibraries"] = .array(pluginLibraries.map { argument in
+                let reference = PluginLibraryReference(argument: argument)
+                return .string(PluginLibraryReference(path: URL(fileURLWithPath: reference.path).standardizedFileURL.path,
+                                                      sha256: reference.sha256).description)
+            })
+        }
         let result = try call(client, "spawn", arguments)
         let summary = try result.decode(as: SessionSummary.self)
         if output.json { return try printJSON(summary) }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import PluginLibraryFixtures
 import XCTest
 
 /// `sandboxctl` as an operator uses it: the built executable, a daemon in a temporary directory.
@@ -32,6 +33,24 @@ final class CommandLineTests: CLITestCase {
         XCTAssertEqual(try run(["spawn", "--socket", socket, "--id", "doc-c"]).status, 0)
         let disposed = try run(["dispose", "--socket", socket, "doc-c"])
         XCTAssertEqual(disposed.output.trimmingCharacters(in: .whitespacesAndNewlines), "doc-c: disposed")
+    }
+
+    func testPluginLibrary_joinsASessionFromTheCommandLine_andATamperedPinIsRefused() throws {
+        let library = try PluginLibraryFixtures.exampleLibrary()
+        try startDaemon()
+        let spawned = try run(["spawn", "--socket", socket, "--id", "greeted", "--plugin-library", library])
+        XCTAssertEqual(spawned.output, "greeted\n", spawned.error)
+        let greeted = try run(["emit", "--socket", socket, "greeted", "Greet", "--payload", #"{"name":"Ada"}"#])
+        XCTAssertEqual(greeted.status, 0, greeted.error)
+        XCTAssertTrue(greeted.output.contains(#""greeting":"Hello, Ada! (greeting 1 from a plugin library)""#), greeted.output)
+        XCTAssertEqual(try run(["request", "--socket", socket, "greeted", "GreetingCount"]).output.trimmingCharacters(in: .whitespacesAndNewlines), "1")
+        let inspected = try run(["inspect", "--socket", socket, "greeted"]).output
+        XCTAssertTrue(inspected.contains("greeter") && inspected.contains("plugin-library: \(library)"), inspected)
+
+        let wrong = String(repeating: "0", count: 64)
+        let refused = try run(["spawn", "--socket", socket, "--id", "pinned", "--plugin-library", "\(library)@sha256:\(wrong)"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.error.contains(try PluginLibraryFixtures.sha256(of: library)) && refused.error.contains(wrong), refused.error)
     }
 
     func testUnknownSession_isExitCodeOneNamingTheId() throws {

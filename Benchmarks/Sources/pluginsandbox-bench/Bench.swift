@@ -26,6 +26,7 @@ struct Bench {
             figures += try await roundTripFigures(runtime: runtime, cRoundTrip: cRoundTrip)
         }
         if options.wants("codec") { figures += try CodecBench(options: options).figures() }
+        if options.wants("plugin library") { figures += try await LibraryBench(options: options).figures() }
         if options.wants("cgroup") { figures += try cgroupFigures() }
         if options.wants("death") { figures += try await deathFigure(runtime: runtime, host: host) }
         if options.wants("sessions") || options.wants("broadcast") || options.wants("memory") {

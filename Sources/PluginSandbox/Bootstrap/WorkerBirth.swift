@@ -20,15 +20,20 @@ struct WorkerBirth {
     let worker: (WorkerContext) -> Never
 
     /// In the profile zygote, before the fork: everything the new worker's start reads.
-    func start(for plan: WorkerLaunchPlan, channels: WorkerChannels, joins: [FileDescriptor], joinGate: FileDescriptor? = nil) -> WorkerStart {
+    /// `libraries` (numbered at least `Slot.firstFree`) go to the library slots.
+    func start(for plan: WorkerLaunchPlan, channels: WorkerChannels, joins: [FileDescriptor], joinGate: FileDescriptor? = nil, libraries: [FileDescriptor]) -> WorkerStart {
         // Every source is numbered at least Slot.firstFree, so no placement overwrites a later source.
         var placements: [(source: FileDescriptor, slot: Int32)] = [
             (stdin, STDIN_FILENO), (channels.outputWrite, STDOUT_FILENO), (channels.outputWrite, STDERR_FILENO),
             (channels.workerSocket, WorkerChannels.Slot.session), (channels.workerBootstrap, WorkerChannels.Slot.bootstrap),
         ]
         if let landlock = prepared.landlock { placements.append((landlock.ruleset, WorkerChannels.Slot.extra)) }
+        for (index, library) in libraries.enumerated() {
+            placements.append((library, WorkerChannels.Slot.firstLibrary + Int32(index)))
+        }
         return WorkerStart(
-            prepared: prepared, plan: plan, joins: joins, joinGate: joinGate, placements: placements, firstFree: WorkerChannels.Slot.firstFree,
+            prepared: prepared, plan: plan, joins: joins, joinGate: joinGate, placements: placements,
+            firstFree: WorkerChannels.Slot.firstLibrary + Int32(libraries.count),
             ruleset: prepared.landlock.map { _ in FileDescriptor(rawValue: WorkerChannels.Slot.extra) })
     }
 
@@ -60,9 +65,13 @@ struct WorkerBirth {
             listener?.closeAfterUse()
             report = confined
         }
+        let libraries = plan.libraries.enumerated().map { index, library in
+            WorkerLibrary(path: library.path, sha256: library.sha256, size: library.size,
+                          descriptor: FileDescriptor(rawValue: WorkerChannels.Slot.firstLibrary + Int32(index)))
+        }
         worker(WorkerContext(
             sessionID: plan.sessionID, socket: FileDescriptor(rawValue: WorkerChannels.Slot.session),
-            profile: profile, confinement: report, mode: mode))
+            profile: profile, confinement: report, mode: mode, libraries: libraries))
     }
 
     /// Reports that the worker cannot start, then exits with 126: untrusted code never runs unconfined.
@@ -86,17 +95,20 @@ struct WorkerBirth {
         } catch {
             fail(over: channel, stage: "plan", detail: "\(error)")
         }
-        guard let profile = plan.profile, plan.joinCount >= 0, plan.joinCount <= SpawnRequest.maximumJoinDescriptors else {
-            fail(over: channel, stage: "plan", detail: "the launch plan names no profile or too many cgroups")
+        guard let profile = plan.profile, plan.joinCount >= 0, plan.joinCount <= SpawnRequest.maximumJoinDescriptors,
+              plan.libraries.count <= SpawnRequest.maximumLibraries else {
+            fail(over: channel, stage: "plan", detail: "the launch plan names no profile, too many cgroups or too many libraries")
         }
         do throws(SystemCallError) {
             for index in 0..<plan.joinCount {
-                try ProcessCalls.joinCgroup(FileDescriptor(rawValue: WorkerChannels.Slot.extra + Int32(index)))
+                try ProcessCalls.joinCgroup(FileDescriptor(rawValue: WorkerChannels.Slot.firstFree + Int32(index)))
             }
             if plan.joinsCgroupDirectory {
-                try ProcessCalls.joinCgroup(directory: FileDescriptor(rawValue: WorkerChannels.Slot.extra + Int32(plan.joinCount)))
+                try ProcessCalls.joinCgroup(directory: FileDescriptor(rawValue: WorkerChannels.Slot.firstFree + Int32(plan.joinCount)))
             }
-            try ProcessCalls.closeDescriptors(from: WorkerChannels.Slot.extra)
+            // Keep the library copies (from Slot.firstLibrary); close the rest.
+            try FileDescriptor.closeRange(from: WorkerChannels.Slot.extra, through: WorkerChannels.Slot.extra)
+            try ProcessCalls.closeDescriptors(from: WorkerChannels.Slot.firstLibrary + Int32(plan.libraries.count))
         } catch {
             fail(over: channel, stage: "cgroup", detail: "\(error)")
         }

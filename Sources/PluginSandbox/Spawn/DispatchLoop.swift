@@ -62,9 +62,9 @@ final class DispatchLoop {
 
     private func accept(_ job: SpawnJob, _ completion: @escaping Completion) {
         switch job {
-        case .exec(let plan, let executable, let joins, let cgroup):
+        case .exec(let plan, let executable, let joins, let cgroup, let libraries):
             do throws(SpawnError) {
-                completion(.success(try ExecLauncher.spawn(plan, executable: executable, joins: joins, cgroup: cgroup)))
+                completion(.success(try ExecLauncher.spawn(plan, executable: executable, joins: joins, cgroup: cgroup, libraries: libraries)))
             } catch {
                 completion(.failure(error))
             }
@@ -72,7 +72,7 @@ final class DispatchLoop {
             guard let main = mainLink() else { return completion(.failure(Self.unavailable("no zygote runs"))) }
             main.outbox.append((bytes, .raw(completion)))
             flushMain()
-        case .zygote(let plan, let profile, let joins, let cgroup):
+        case .zygote(let plan, let profile, let joins, let cgroup, let libraries):
             let key = ProfileKey(profile)
             let request: [UInt8]
             do throws(SpawnError) {
@@ -80,7 +80,7 @@ final class DispatchLoop {
             } catch {
                 return completion(.failure(error))
             }
-            let spawn = PendingSpawn(request: request, descriptors: joins + (cgroup.map { [$0] } ?? []), completion: completion)
+            let spawn = PendingSpawn(request: request, descriptors: joins + (cgroup.map { [$0] } ?? []) + libraries, completion: completion)
             if let link = profiles[key] {
                 link.queued.append(spawn)
                 link.lastUsed = .now

@@ -7,13 +7,14 @@ import Glibc
 /// Exec mode: `posix_spawn` of an executable with the worker marker, a clean environment (the
 /// plan's, nothing of the supervisor's), stdin on /dev/null, stdout and stderr on the output pipe,
 /// the session socket at fd 3, the bootstrap channel at fd 4 (carrying the launch plan in and the
-/// worker's report out), and the join descriptors from fd 5.
+/// worker's report out), the sealed plugin libraries from fd 6, and the join descriptors from fd 10.
 ///
 /// Slower than a zygote: the worker enters its namespaces, builds its root and compiles its filter
 /// itself, every time.
 enum ExecLauncher {
     /// Runs on the ``SpawnDispatcher`` thread (the worker's parent-death signal is tied to it).
-    static func spawn(_ plan: WorkerLaunchPlan, executable: String, joins: [FileDescriptor], cgroup: FileDescriptor?) throws(SpawnError) -> SpawnOutcome {
+    static func spawn(_ plan: WorkerLaunchPlan, executable: String, joins: [FileDescriptor], cgroup: FileDescriptor?,
+                      libraries: [FileDescriptor]) throws(SpawnError) -> SpawnOutcome {
         let encodedPlan = try plan.encoded()
         let channels = try WorkerChannels.create()
         defer { channels.closeWorkerEnds() }
@@ -27,8 +28,11 @@ enum ExecLauncher {
             (channels.outputWrite, STDOUT_FILENO), (channels.outputWrite, STDERR_FILENO),
             (channels.workerSocket, WorkerChannels.Slot.session), (channels.workerBootstrap, WorkerChannels.Slot.bootstrap),
         ]
+        for (index, descriptor) in libraries.enumerated() {
+            placements.append((descriptor, WorkerChannels.Slot.firstLibrary + Int32(index)))
+        }
         for (index, descriptor) in (joins + (cgroup.map { [$0] } ?? [])).enumerated() {
-            placements.append((descriptor, WorkerChannels.Slot.extra + Int32(index)))
+            placements.append((descriptor, WorkerChannels.Slot.firstFree + Int32(index)))
         }
         // Every source above the highest slot, so no placement overwrites a later source.
         let highest = placements.map(\.slot).max() ?? 0

@@ -16,9 +16,9 @@ struct SpawnOutcome: Sendable {
 /// One unit of spawning work for the ``SpawnDispatcher`` thread.
 enum SpawnJob: Sendable {
     /// posix_spawn of `executable` as a worker.
-    case exec(WorkerLaunchPlan, executable: String, joins: [FileDescriptor], cgroup: FileDescriptor?)
+    case exec(WorkerLaunchPlan, executable: String, joins: [FileDescriptor], cgroup: FileDescriptor?, libraries: [FileDescriptor])
     /// A worker from the zygote of `profile` (started on first use).
-    case zygote(WorkerLaunchPlan, profile: SandboxProfile, joins: [FileDescriptor], cgroup: FileDescriptor?)
+    case zygote(WorkerLaunchPlan, profile: SandboxProfile, joins: [FileDescriptor], cgroup: FileDescriptor?, libraries: [FileDescriptor])
     /// Raw bytes to the main zygote, for probing how it answers malformed requests.
     case raw([UInt8])
 }

@@ -25,9 +25,15 @@ public struct SpawnRequest: Sendable {
     /// A cgroup v2 directory the child starts in (`CLONE_INTO_CGROUP` from a zygote; joined through
     /// its `cgroup.procs` by an exec'd worker). The caller keeps ownership.
     public var cgroupDirectory: FileDescriptor?
+    /// Plugin libraries the worker loads once it is confined, before it greets the supervisor:
+    /// each arrives as a read-only descriptor of its sealed copy (the request keeps them open).
+    /// At most ``maximumLibraries``.
+    public var libraries: [SealedPluginLibrary]
 
-    /// The most join descriptors a request may carry (one message passes at most 8 descriptors).
+    /// The most join descriptors a request may carry.
     public static let maximumJoinDescriptors = 6
+    /// The most plugin libraries one worker takes.
+    public static let maximumLibraries = Int(WorkerChannels.Slot.firstFree - WorkerChannels.Slot.firstLibrary)
 
     /// Creates a request.
     public init(
@@ -36,7 +42,8 @@ public struct SpawnRequest: Sendable {
         identity: WorkerIdentity? = nil,
         environment: [String: String] = [:],
         joinDescriptors: [FileDescriptor] = [],
-        cgroupDirectory: FileDescriptor? = nil
+        cgroupDirectory: FileDescriptor? = nil,
+        libraries: [SealedPluginLibrary] = []
     ) {
         self.sessionID = sessionID
         self.profile = profile
@@ -44,6 +51,7 @@ public struct SpawnRequest: Sendable {
         self.environment = environment
         self.joinDescriptors = joinDescriptors
         self.cgroupDirectory = cgroupDirectory
+        self.libraries = libraries
     }
 }
 
@@ -68,6 +76,8 @@ public struct SpawnedWorker: Sendable {
     public let mode: SpawnMode
     /// The uid/gid the worker runs as, when it switches users.
     public let identity: WorkerIdentity?
+    /// The plugin libraries the worker loads before it greets the supervisor.
+    public let libraries: [SealedPluginLibrary]
 
     /// Ends a worker the caller will not use: kills it if it still runs, reaps it (returning its
     /// identity to the pool), and closes every descriptor the caller owns.

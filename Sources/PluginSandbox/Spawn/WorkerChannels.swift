@@ -13,11 +13,13 @@ struct WorkerChannels {
         static let session: Int32 = 3
         /// The worker end of the bootstrap channel, closed before any plugin code runs.
         static let bootstrap: Int32 = 4
-        /// The first descriptor an exec'd worker receives beyond its fixed slots (join descriptors),
-        /// and where a forked worker finds its profile zygote's Landlock ruleset.
+        /// Where a forked worker finds its profile zygote's Landlock ruleset (closed once applied).
         static let extra: Int32 = 5
-        /// The first descriptor no slot uses.
-        static let firstFree: Int32 = 6
+        /// The sealed copy of the worker's first plugin library; the others follow it, up to
+        /// ``firstFree``.
+        static let firstLibrary: Int32 = 6
+        /// The first descriptor no slot uses; an exec'd worker receives its join descriptors from here.
+        static let firstFree: Int32 = 10
     }
 
     /// The capacity of the output pipe.

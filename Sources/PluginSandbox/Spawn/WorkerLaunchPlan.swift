@@ -21,6 +21,8 @@ struct WorkerLaunchPlan: Codable, Sendable {
     /// directory follows them.
     var joinCount: Int
     var joinsCgroupDirectory: Bool
+    /// The plugin libraries whose sealed copies come last with the plan's descriptors, in order.
+    var libraries: [LaunchLibrary] = []
 
     /// The largest encoded plan or request a zygote or worker accepts.
     static let maximumEncodedSize = 120 * 1024

@@ -54,18 +54,26 @@ public final class WorkerSpawner: Sendable {
             throw SpawnError(step: .encodeRequest, errno: EINVAL,
                              detail: "\(request.joinDescriptors.count) join descriptors; at most \(SpawnRequest.maximumJoinDescriptors)")
         }
+        guard request.libraries.count <= SpawnRequest.maximumLibraries else {
+            throw SpawnError(step: .encodeRequest, errno: EINVAL,
+                             detail: "\(request.libraries.count) plugin libraries; at most \(SpawnRequest.maximumLibraries)")
+        }
         let lease = request.identity == nil && request.profile.identity.switchUser && geteuid() == 0 ? try identities.lease() : nil
         let identity = request.identity ?? lease?.identity
         let zygotePlan = WorkerLaunchPlan(
             sessionID: request.sessionID, profile: nil, identity: identity, environment: request.environment,
-            supervisorPID: getpid(), joinCount: request.joinDescriptors.count, joinsCgroupDirectory: request.cgroupDirectory != nil)
+            supervisorPID: getpid(), joinCount: request.joinDescriptors.count, joinsCgroupDirectory: request.cgroupDirectory != nil,
+            libraries: request.libraries.map(\.launchDescription))
         var execPlan = zygotePlan
         execPlan.profile = request.profile
-        let exec = SpawnJob.exec(execPlan, executable: executable, joins: request.joinDescriptors, cgroup: request.cgroupDirectory)
+        let libraries = request.libraries.map(\.descriptor)
+        let exec = SpawnJob.exec(execPlan, executable: executable, joins: request.joinDescriptors, cgroup: request.cgroupDirectory,
+                                 libraries: libraries)
         var usedMode = mode
         var result: Result<SpawnOutcome?, SpawnError>
         if mode == .zygote {
-            result = await perform(.zygote(zygotePlan, profile: request.profile, joins: request.joinDescriptors, cgroup: request.cgroupDirectory))
+            result = await perform(.zygote(zygotePlan, profile: request.profile, joins: request.joinDescriptors,
+                                           cgroup: request.cgroupDirectory, libraries: libraries))
             if case .failure(let error) = result, error.step == .zygoteUnavailable, fallback == .exec {
                 usedMode = .exec
                 result = await perform(exec)
@@ -77,7 +85,8 @@ public final class WorkerSpawner: Sendable {
         case .success(let outcome?):
             return SpawnedWorker(
                 pid: outcome.pid, process: ProcessHandle(pid: outcome.pid, pidfd: outcome.pidfd, lease: lease),
-                socket: outcome.socket, output: outcome.output, bootstrap: outcome.bootstrap, mode: usedMode, identity: identity)
+                socket: outcome.socket, output: outcome.output, bootstrap: outcome.bootstrap, mode: usedMode, identity: identity,
+                libraries: request.libraries)
         case .success(nil):
             lease?.release()
             throw SpawnError(step: .zygoteReply, errno: EPROTO, detail: "no worker came back")

@@ -13,4 +13,19 @@ public struct WorkerContext: Sendable {
     public let confinement: ConfinementReport
     /// How this worker was created.
     public let mode: SpawnMode
+    /// The plugin libraries the worker loads, each a read-only descriptor of its sealed copy.
+    public let libraries: [WorkerLibrary]
+}
+
+/// A plugin library as a worker receives it: the sealed copy the supervisor verified, and what
+/// the supervisor says of it.
+public struct WorkerLibrary: Sendable {
+    /// The path the operator named (for messages; the worker cannot open it).
+    public let path: String
+    /// The SHA-256 of the sealed copy, as the supervisor computed it.
+    public let sha256: String
+    /// Its size in bytes.
+    public let size: Int
+    /// A read-only descriptor of the sealed copy.
+    public let descriptor: FileDescriptor
 }

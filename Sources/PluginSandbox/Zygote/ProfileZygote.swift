@@ -47,7 +47,8 @@ enum ProfileZygote {
         let birth = WorkerBirth(prepared: prepared, stdin: stdin, worker: worker)
         var buffer = [UInt8](repeating: 0, count: WorkerLaunchPlan.maximumEncodedSize + 1)
         while true {
-            guard let received = host.receive(into: &buffer, descriptorCapacity: SpawnRequest.maximumJoinDescriptors + 1) else { _exit(0) }
+            let capacity = SpawnRequest.maximumJoinDescriptors + 1 + SpawnRequest.maximumLibraries
+            guard let received = host.receive(into: &buffer, descriptorCapacity: capacity) else { _exit(0) }
             switch received {
             case .failure(let error):
                 host.send(.failed(error))
@@ -73,12 +74,21 @@ enum ProfileZygote {
         birth: WorkerBirth,
         host: ZygoteSocket
     ) throws(SpawnError) {
-        guard plan.supervisorPID == supervisorPID, plan.joinCount >= 0,
-              descriptors.count == plan.joinCount + (plan.joinsCgroupDirectory ? 1 : 0) else {
+        let cgroupCount = plan.joinsCgroupDirectory ? 1 : 0
+        guard plan.supervisorPID == supervisorPID, plan.joinCount >= 0, plan.libraries.count <= SpawnRequest.maximumLibraries,
+              descriptors.count == plan.joinCount + cgroupCount + plan.libraries.count else {
             throw SpawnError(step: .decodeRequest, errno: EINVAL, detail: "the plan does not match its descriptors or supervisor")
         }
         let joins = Array(descriptors.prefix(plan.joinCount))
-        let cgroup = plan.joinsCgroupDirectory ? descriptors.last : nil
+        let cgroup = plan.joinsCgroupDirectory ? descriptors[plan.joinCount] : nil
+        // Library copies above every slot, so that placing one never overwrites another source.
+        var libraries: [FileDescriptor] = []
+        defer { for library in libraries { library.closeAfterUse() } }
+        for received in descriptors.suffix(plan.libraries.count) {
+            libraries.append(try SpawnError.during(.duplicate) { () throws(SystemCallError) in
+                try ProcessCalls.duplicate(received, atLeast: WorkerChannels.Slot.firstFree)
+            })
+        }
         let channels = try WorkerChannels.create()
         // The worker waits at this gate while this process writes its pid into its cgroups (v1
         // `tasks` files): moved while asleep, it never waits out a scheduler tick in its new cpu group.
@@ -86,7 +96,7 @@ enum ProfileZygote {
             channels.closeWorkerEnds()
             channels.closeSupervisorEnds()
         }) { () throws(SystemCallError) in try FileDescriptor.closeOnExecPipe() }
-        let start = birth.start(for: plan, channels: channels, joins: [], joinGate: gate?.read)
+        let start = birth.start(for: plan, channels: channels, joins: [], joinGate: gate?.read, libraries: libraries)
         start.markStart()
         let forked = try SpawnError.during(.clone, cleanup: {
             channels.closeWorkerEnds()

@@ -161,7 +161,8 @@ public struct ControlService: Sendable {
             throw ControlFailure.badArguments("restart policy '\(restartArgument)' is not `never` or `on-crash[:R[/T]]`")
         }
         var options = SpawnOptions(id: arguments.optionalString("id"), plugins: try arguments.strings("plugins") ?? [],
-                                   settings: arguments.value("settings"), profile: profileName, restart: restart)
+                                   settings: arguments.value("settings"), profile: profileName, restart: restart,
+                                   pluginLibraries: try arguments.strings("pluginLibraries") ?? [])
         options.profileDocument = document
         let id: String
         do {
@@ -376,4 +377,7 @@ public struct SpawnOptions: Sendable {
     public var profileDocument: SandboxProfile?
     /// The restart policy.
     public var restart: RestartPolicy
+    /// Plugin libraries whose session plugins join the session, in their command-line form
+    /// (`PATH` or `PATH@sha256:HEX`; see ``PluginLibraryReference/init(argument:)``).
+    public var pluginLibraries: [String]
 }

@@ -44,7 +44,7 @@ final class Supervisor: Sendable {
     enum Work: Sendable {
         case global(GlobalCall, LoopBound<WorkerLink>)
         case respawn(SupervisedSession)
-        case refillSpares(SandboxProfile)
+        case refillSpares(SandboxProfile, [SealedPluginLibrary])
     }
 
     private struct Table {
@@ -111,16 +111,17 @@ final class Supervisor: Sendable {
         switch item {
         case .global(let call, let link): await routeNow(call, link: link)
         case .respawn(let session): await respawnNow(session)
-        case .refillSpares(let profile): await refill(profile)
+        case .refillSpares(let profile, let libraries): await refill(profile, libraries: libraries)
         }
     }
 
     // MARK: Sessions
 
-    /// Spawns (or takes a warm spare for) a new session and waits until its plugins are attached.
+    /// Spawns (or takes a warm spare for) a new session and waits until its plugins are attached;
+    /// its workers load `libraries` (spares are kept per profile and set of libraries).
     func openSession(id: String, profile: SandboxProfile, settings: RawJSON, globalPlugins: [String],
                      restartPolicy: RestartPolicy, unknownReferences: String? = nil,
-                     limits: WorkerLimits? = nil) async throws(SessionError) -> SupervisedSession {
+                     limits: WorkerLimits? = nil, libraries: [SealedPluginLibrary] = []) async throws(SessionError) -> SupervisedSession {
         try table.withLock { (table) throws(SessionError) in
             if table.shuttingDown { throw SessionError(code: .spawn, sessionID: id, message: "the supervisor is shutting down") }
             if table.live[id] != nil || table.reserved.contains(id) {
@@ -130,12 +131,13 @@ final class Supervisor: Sendable {
         }
         defer { table.withLock { _ = $0.reserved.remove(id) } }
         // A spare was greeted with the profile's own limits: a session with other limits starts cold.
-        let spare = limits == nil ? spares.take(profile) : nil
+        let spare = limits == nil ? spares.take(profile, libraries: libraries) : nil
         let loop = spare?.loop ?? nextLoop()
         let session = await loop.submit { [self] in
             SupervisedSession(id: id, profile: profile, restartPolicy: restartPolicy, settings: settings,
                               globalPlugins: globalPlugins, unknownReferences: unknownReferences,
-                              limits: limits ?? configuration.limits(profile), loop: loop, supervisor: self, logger: configuration.logger)
+                              limits: limits ?? configuration.limits(profile), loop: loop, supervisor: self, logger: configuration.logger,
+                              libraries: libraries)
         }
         let link: WorkerLink
         if let spare {
@@ -143,7 +145,8 @@ final class Supervisor: Sendable {
             await loop.submit { session.adopt(spare, isSpare: true) }
         } else {
             do {
-                link = try await spawnWorker(profile: profile, limits: session.limits, assignment: session.coldAssignment, on: loop)
+                link = try await spawnWorker(profile: profile, limits: session.limits, libraries: libraries,
+                                             assignment: session.coldAssignment, on: loop)
             } catch {
                 await loop.submit { session.respawnFailed(error) }
                 throw error
@@ -155,13 +158,16 @@ final class Supervisor: Sendable {
             }
         }
         if spare != nil { await loop.submit { [self] in hosted(on: loop).insert(session) } }
-        requestSpares(profile)
+        // Spares that load libraries only once these libraries have started a session: a library
+        // that cannot load would otherwise fail a spare for every session that names it.
+        if libraries.isEmpty { requestSpares(profile) }
         switch await link.awaitReady() {
         case .success:
             table.withLock { table in
                 table.live[id] = session
                 table.order.append(id)
             }
+            if !libraries.isEmpty { requestSpares(profile, libraries: libraries) }
             return session
         case .failure(let error):
             throw error
@@ -169,7 +175,8 @@ final class Supervisor: Sendable {
     }
 
     /// Spawns a worker for `assignment` (nil: a spare) and builds its link on `loop` (not started).
-    private func spawnWorker(profile: SandboxProfile, limits: WorkerLimits, assignment: SessionAssignment?, on loop: EventLoop) async throws(SessionError) -> WorkerLink {
+    private func spawnWorker(profile: SandboxProfile, limits: WorkerLimits, libraries: [SealedPluginLibrary],
+                             assignment: SessionAssignment?, on loop: EventLoop) async throws(SessionError) -> WorkerLink {
         let sessionID = assignment?.sessionID ?? "(spare)"
         let spawner: WorkerSpawner
         switch configuration.workers {
@@ -194,7 +201,7 @@ final class Supervisor: Sendable {
         do {
             spawned = try await spawner.spawn(SpawnRequest(
                 sessionID: assignment?.sessionID, profile: profile, environment: configuration.workerEnvironment,
-                joinDescriptors: cgroup?.joinDescriptors ?? []))
+                joinDescriptors: cgroup?.joinDescriptors ?? [], libraries: libraries))
             cgroup?.closeJoinDescriptors()
         } catch {
             try? cgroup?.destroy()
@@ -217,7 +224,7 @@ final class Supervisor: Sendable {
     private func respawnNow(_ session: SupervisedSession) async {
         let loop = session.loop
         do {
-            let link = try await spawnWorker(profile: session.profile, limits: session.limits,
+            let link = try await spawnWorker(profile: session.profile, limits: session.limits, libraries: session.libraries,
                                              assignment: await loop.submit { session.coldAssignment }, on: loop)
             await loop.submit {
                 session.adopt(link, isSpare: false)
@@ -339,23 +346,24 @@ final class Supervisor: Sendable {
 
     // MARK: Spares
 
-    private func requestSpares(_ profile: SandboxProfile) {
-        guard configuration.sparesPerProfile > 0, spares.wantsMore(profile) else { return }
-        workInput.yield(.refillSpares(profile))
+    private func requestSpares(_ profile: SandboxProfile, libraries: [SealedPluginLibrary] = []) {
+        guard configuration.sparesPerProfile > 0, spares.wantsMore(profile, libraries: libraries) else { return }
+        workInput.yield(.refillSpares(profile, libraries))
     }
 
-    private func refill(_ profile: SandboxProfile) async {
-        while spares.beginRefill(profile) {
+    private func refill(_ profile: SandboxProfile, libraries: [SealedPluginLibrary]) async {
+        while spares.beginRefill(profile, libraries: libraries) {
             let loop = nextLoop()
             do {
-                let link = try await spawnWorker(profile: profile, limits: configuration.limits(profile), assignment: nil, on: loop)
+                let link = try await spawnWorker(profile: profile, limits: configuration.limits(profile), libraries: libraries,
+                                                 assignment: nil, on: loop)
                 await loop.submit { [spares] in
                     spares.launched(link)
                     link.owner = spares
                     link.start()
                 }
             } catch {
-                spares.refillFailed(profile)
+                spares.refillFailed(profile, libraries: libraries)
                 configuration.logger.warning("could not spawn a spare worker", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
                 return
             }

@@ -30,6 +30,9 @@ public struct SandboxConfiguration: Sendable {
     public var logger = Logger(label: "pluginsandbox", factory: { _ in SwiftLogNoOpLogHandler() })
     /// Extra environment variables for every worker (the host's own environment never reaches them).
     public var workerEnvironment: [String: String] = [:]
+    /// Where sessions' plugin libraries are verified and sealed (shared by every host of the process
+    /// by default, so a library is copied and hashed once per version of its file).
+    public var pluginLibraries = PluginLibraryStore.shared
 
     /// The default configuration.
     public init() {}

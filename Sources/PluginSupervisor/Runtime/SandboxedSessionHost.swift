@@ -19,18 +19,38 @@ public struct SandboxSessionOptions: SessionOptions, Equatable {
     /// The supervisor-side limits (heartbeats, timeouts, frame size, calls in flight); nil: those
     /// the host's configuration derives from the profile.
     public var limits: WorkerLimits?
+    /// Plugin libraries whose session plugins join the session, beside the host's own, in this
+    /// order (at most four). Each worker of the session loads them once it is confined, from a
+    /// sealed copy the supervisor verified when the session was created; the supervisor never
+    /// maps them.
+    ///
+    /// `createSession` throws ``PluginLibraryError`` for a library that cannot be used (missing,
+    /// not a plugin library, its digest not the pinned one, built for another release or
+    /// toolchain) before any worker is spawned, and ``SessionError`` with code `startFailed` and
+    /// cause ``ExitCause/Kind/pluginLoadFailed`` when the worker could not load it (its load-time
+    /// code crashed, hung or was killed).
+    public var pluginLibraries: [PluginLibraryReference]
+    /// Whether the host's own session plugins run in the session too (false: only the libraries'
+    /// plugins, besides the host's locked ones).
+    public var includesHostPlugins: Bool
 
     /// Creates options.
-    public init(profile: String? = nil, restart: RestartPolicy = .never, limits: WorkerLimits? = nil) {
+    public init(profile: String? = nil, restart: RestartPolicy = .never, limits: WorkerLimits? = nil,
+                pluginLibraries: [PluginLibraryReference] = [], includesHostPlugins: Bool = true) {
         self.profile = profile
         self.restart = restart
         self.limits = limits
+        self.pluginLibraries = pluginLibraries
+        self.includesHostPlugins = includesHostPlugins
     }
 
     /// Creates options whose workers run under `profile`, a value rather than a catalog name.
-    public init(profileDocument profile: SandboxProfile, restart: RestartPolicy = .never) {
+    public init(profileDocument profile: SandboxProfile, restart: RestartPolicy = .never,
+                pluginLibraries: [PluginLibraryReference] = [], includesHostPlugins: Bool = true) {
         self.profileDocument = profile
         self.restart = restart
+        self.pluginLibraries = pluginLibraries
+        self.includesHostPlugins = includesHostPlugins
     }
 }
 
@@ -49,6 +69,7 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
     let supervisor: Supervisor
     private let router: BusRouter
     private let profiles: ProfileCatalog
+    private let libraries: PluginLibraryStore
     private let binding = Binding()
     /// Ended sessions an operator asked to forget (kept by reference so that an id reused by a
     /// later session is not hidden; pruned to the sessions the engine still remembers).
@@ -65,6 +86,7 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
         let router = BusRouter()
         self.router = router
         self.profiles = configuration.profiles
+        self.libraries = configuration.pluginLibraries
         var engine = Supervisor.Configuration(workers: .spawner(try configuration.makeSpawner()), router: router)
         engine.limits = configuration.limits
         engine.inboundPolicy = configuration.inboundPolicy
@@ -95,11 +117,16 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
                                message: "a sandboxed session takes SandboxSessionOptions, not \(type(of: other))")
         }
         let profile = try options.profileDocument ?? profiles.profile(named: options.profile)
+        let sealed = try libraries.seal(options.pluginLibraries)
+        var settings = launch.settings
+        if !options.includesHostPlugins {
+            for id in launch.catalog.pluginIDs { settings.plugins[id, default: PluginConfig()].enabled = false }
+        }
         let session = try await supervisor.openSession(
-            id: launch.id.rawValue, profile: profile, settings: try RawJSON(encoding: launch.settings),
+            id: launch.id.rawValue, profile: profile, settings: try RawJSON(encoding: settings),
             globalPlugins: launch.globalPlugins.map(\.rawValue).sorted(), restartPolicy: options.restart,
             unknownReferences: launch.unknownReferences == .throwError ? nil : launch.unknownReferences.description,
-            limits: options.limits)
+            limits: options.limits, libraries: sealed)
         return SandboxedSessionHandle(session: session)
     }
 

@@ -19,6 +19,8 @@ final class SupervisedSession: @unchecked Sendable {
 
     let id: String
     let profile: SandboxProfile
+    /// The plugin libraries its workers load (their sealed copies stay open while the session lives).
+    let libraries: [SealedPluginLibrary]
     let loop: EventLoop
     let log: SessionLog
     let createdAt = Date()
@@ -39,11 +41,13 @@ final class SupervisedSession: @unchecked Sendable {
     private let published: Mutex<SessionSummary>
 
     init(id: String, profile: SandboxProfile, restartPolicy: RestartPolicy, settings: RawJSON, globalPlugins: [String],
-         unknownReferences: String? = nil, limits: WorkerLimits, loop: EventLoop, supervisor: Supervisor, logger: Logger) {
+         unknownReferences: String? = nil, limits: WorkerLimits, loop: EventLoop, supervisor: Supervisor, logger: Logger,
+         libraries: [SealedPluginLibrary] = []) {
         self.unknownReferences = unknownReferences
         self.limits = limits
         self.id = id
         self.profile = profile
+        self.libraries = libraries
         self.loop = loop
         self.supervisor = supervisor
         self.settings = settings
@@ -271,6 +275,7 @@ final class SupervisedSession: @unchecked Sendable {
                 }
                 if let confinement = link.machine.confinement {
                     summary.sandboxLayers = confinement.layers.map { $0.detail.isEmpty ? $0.name : "\($0.name): \($0.detail)" }
+                        + libraries.map { "plugin-library: \($0.path), sha256 \($0.sha256), \($0.size) bytes, mapped from a sealed copy after confinement; no new path" }
                 }
                 summary.resources = link.resources?.summary
             }

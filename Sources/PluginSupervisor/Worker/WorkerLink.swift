@@ -99,7 +99,7 @@ final class WorkerLink: @unchecked Sendable {
         self.permissions = permissions
         let now = ContinuousClock.now
         self.spawnedAt = now
-        self.machine = WorkerStateMachine(pid: transport.pid, limits: limits, assignment: assignment)
+        self.machine = WorkerStateMachine(pid: transport.pid, limits: limits, assignment: assignment, libraries: transport.libraries.map(\.path))
         self.heartbeat = Heartbeat(now: now)
         self.limiter = InboundLimiter(policy: policy, now: now)
         self.outputBudget = TokenBucket(rate: policy.outputBytes.perSecond, burst: policy.outputBytes.burst, now: now)
@@ -122,6 +122,9 @@ final class WorkerLink: @unchecked Sendable {
 
     /// The worker's cgroup, when one was engaged.
     var resources: WorkerCgroup? { cgroup }
+
+    /// The plugin libraries the worker loads.
+    var libraries: [SealedPluginLibrary] { transport.libraries }
 
     // MARK: Starting
 
@@ -341,7 +344,8 @@ final class WorkerLink: @unchecked Sendable {
     private func startError(_ cause: ExitCause) -> SessionError {
         let id = sessionID ?? "-"
         switch cause.kind {
-        case .startFailed: return SessionError(code: .startFailed, sessionID: id, message: "session \(id) could not start: \(cause.detail ?? "")", cause: cause)
+        case .startFailed, .pluginLoadFailed:
+            return SessionError(code: .startFailed, sessionID: id, message: "session \(id) could not start: \(cause.detail ?? "")", cause: cause)
         case .spawnFailed: return SessionError(code: .spawn, sessionID: id, message: "session \(id) could not spawn its worker: \(cause)", cause: cause)
         default: return SessionError(code: .handshake, sessionID: id, message: "session \(id) ended before it was ready: \(cause)", cause: cause)
         }

@@ -55,6 +55,9 @@ struct WorkerStateMachine: Sendable {
     let pid: Int32
     /// Limits negotiated in the welcome.
     let limits: WorkerLimits
+    /// The plugin libraries the worker loads between its confinement and its hello (paths): an
+    /// end in that interval is theirs (``ExitCause/Kind/pluginLoadFailed``).
+    let libraries: [String]
     private(set) var state: State = .confining
     /// The session assigned before the hello (a cold start), if any.
     private var pendingAssignment: SessionAssignment?
@@ -66,9 +69,10 @@ struct WorkerStateMachine: Sendable {
     /// Whether the worker has said `bye` (only once is allowed).
     private var saidBye = false
 
-    init(pid: Int32, limits: WorkerLimits, assignment: SessionAssignment?) {
+    init(pid: Int32, limits: WorkerLimits, assignment: SessionAssignment?, libraries: [String] = []) {
         self.pid = pid
         self.limits = limits
+        self.libraries = libraries
         self.pendingAssignment = assignment
         self.lastAssignment = assignment
     }
@@ -214,8 +218,11 @@ struct WorkerStateMachine: Sendable {
     /// The worker reported that its session could not start (a plugin failed to attach, its
     /// settings were refused): the cause the start fails with, and the worker is killed with it.
     mutating func startFailed(_ failure: WireFailure) -> ExitCause? {
-        guard case .starting = state else { return nil }
-        return record(.startFailed(failure.message))
+        switch state {
+        case .starting: return record(.startFailed(failure.message))
+        case .greeting where !libraries.isEmpty: return record(.pluginLoadFailed(failure.message))
+        default: return nil
+        }
     }
 
     // MARK: Serving
@@ -298,8 +305,19 @@ struct WorkerStateMachine: Sendable {
         if case .ended = state { return nil }
         let disposing: Bool
         if case .disposing = state { disposing = true } else { disposing = false }
-        let cause = ExitClassifier.classify(observation, recorded: recordedCause, disposing: disposing, greeted: greeting != nil)
+        var cause = ExitClassifier.classify(observation, recorded: recordedCause, disposing: disposing, greeted: greeting != nil)
+        if case .greeting = state, !libraries.isEmpty, cause.isCrash, cause.kind != .pluginLoadFailed {
+            cause = Self.loadFailure(cause, libraries: libraries, lastWords: observation.lastWords)
+        }
         state = .ended(cause)
         return cause
+    }
+
+    /// `cause` as the failure of loading `libraries` (the worker ended after its confinement and
+    /// before its hello, which is when it loads them), keeping the signal and syscall.
+    static func loadFailure(_ cause: ExitCause, libraries: [String], lastWords: String?) -> ExitCause {
+        var detail = "while loading plugin library \(libraries.joined(separator: ", ")): \(cause)"
+        if let lastWords, !lastWords.isEmpty, cause.detail?.contains(lastWords) != true { detail += "; last output: \(lastWords)" }
+        return ExitCause(kind: .pluginLoadFailed, exitCode: cause.exitCode, signal: cause.signal, syscall: cause.syscall, detail: detail)
     }
 }

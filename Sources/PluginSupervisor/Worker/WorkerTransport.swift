@@ -33,6 +33,8 @@ protocol WorkerTransportDelegate: AnyObject {
 protocol WorkerTransport: AnyObject {
     /// The worker's pid.
     var pid: Int32 { get }
+    /// The sealed plugin libraries the worker loads once confined.
+    var libraries: [SealedPluginLibrary] { get }
     /// Starts watching the process, its output and its bootstrap channel.
     func start(delegate: any WorkerTransportDelegate) throws(SystemCallError)
     /// Starts reading the session socket (and the seccomp listener the bootstrap report carried).
@@ -51,6 +53,11 @@ protocol WorkerTransport: AnyObject {
     func kill()
     /// Releases everything after the end: descriptors, watches, the process handle.
     func close()
+}
+
+extension WorkerTransport {
+    /// No plugin libraries.
+    var libraries: [SealedPluginLibrary] { [] }
 }
 
 // MARK: - A real worker
@@ -76,6 +83,8 @@ final class ProcessTransport: WorkerTransport {
     }
 
     var pid: Int32 { worker.pid }
+
+    var libraries: [SealedPluginLibrary] { worker.libraries }
 
     func start(delegate: any WorkerTransportDelegate) throws(SystemCallError) {
         loop.assertInEventLoop()
@@ -196,7 +205,10 @@ final class ProcessTransport: WorkerTransport {
 
     private func processExited() {
         guard let status = try? worker.process.reap() else { return }
-        // What the worker printed as it died comes before its end.
+        // A worker that reported its confinement, said why it cannot start and exited at once:
+        // its report, its last frames and what it printed as it died are read before its end.
+        if bootstrapOpen { readBootstrap() }
+        channel?.ready(.readable)
         while outputOpen, case .transferred = readOutputOnce() {}
         delegate?.transportExited(status)
     }

@@ -1,11 +1,11 @@
 import PluginWire
 import Synchronization
 
-/// The supervisor's calls a worker is running now: cancellable by id, and the oldest one named
-/// in heartbeat answers, so a handler that hangs is reported by name.
+/// The calls a session's side is running now: cancellable by id, and the oldest one named in a
+/// worker's heartbeat answers, so a handler that hangs is reported by name.
 ///
-/// Read by the socket reader thread (heartbeats) and written on the executor thread.
-final class InFlightTable: Sendable {
+/// In a worker, read by the socket reader thread (heartbeats) and written on the executor thread.
+public final class InFlightTable: Sendable {
     private struct Entry {
         let what: String
         let started: ContinuousClock.Instant
@@ -21,9 +21,12 @@ final class InFlightTable: Sendable {
 
     private let entries = Mutex<[UInt64: Entry]>([:])
 
+    /// An empty table.
+    public init() {}
+
     /// Runs `body` as call `id` (`what`: the event or request name): visible to heartbeats and
     /// cancellable through ``cancel(_:)`` until it returns.
-    func running(_ id: UInt64, what: String, _ body: () async -> Void) async {
+    public func running(_ id: UInt64, what: String, _ body: () async -> Void) async {
         withUnsafeCurrentTask { task in
             // The task handle is only used while the entry exists, which is while `body` runs.
             let handle = task.map(TaskHandle.init)
@@ -35,12 +38,12 @@ final class InFlightTable: Sendable {
 
     /// Cancels call `id` if it is still running (on the executor thread, so the call cannot end
     /// while it is being cancelled).
-    func cancel(_ id: UInt64) {
+    public func cancel(_ id: UInt64) {
         entries.withLock { $0[id]?.task?.task.cancel() }
     }
 
     /// The longest-running call, as a heartbeat answer reports it.
-    func busiest(now: ContinuousClock.Instant = .now) -> BusyHandler? {
+    public func busiest(now: ContinuousClock.Instant = .now) -> BusyHandler? {
         entries.withLock { entries in
             guard let oldest = entries.values.min(by: { $0.started < $1.started }) else { return nil }
             let (seconds, attoseconds) = (now - oldest.started).components

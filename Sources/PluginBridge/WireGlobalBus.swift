@@ -1,15 +1,20 @@
-import PluginBridge
 import PluginKit
 import PluginWire
 
-/// `context.globalBus` inside a worker: every emit and request goes to the supervisor, which
-/// runs the global cascade (with this session as the origin it knows, not one the worker could
-/// claim) and answers with the final envelope, the answer, or the global handler's error, thrown
-/// here as it would be in process.
-struct WireGlobalBus: GlobalBusAccess {
-    let connection: WorkerConnection
+/// `context.globalBus` of a session served over the wire: every emit and request goes to the
+/// other side (from a worker, the supervisor, which runs the global cascade with this session as
+/// the origin it knows, not one the worker could claim) and comes back as the final envelope,
+/// the answer, or the global handler's error, thrown here as it would be in process.
+public struct WireGlobalBus: GlobalBusAccess {
+    /// Where the calls go.
+    public let connection: any WireChannel
 
-    func emit<E: WireEvent>(_ event: E, identifier: String?) async throws -> EventEnvelope<E> {
+    /// A global bus over `connection`.
+    public init(connection: any WireChannel) {
+        self.connection = connection
+    }
+
+    public func emit<E: WireEvent>(_ event: E, identifier: String?) async throws -> EventEnvelope<E> {
         let payload = try RawJSON(encoding: event)
         let reply = await connection.call { id in
             .emit(Emit(id: id, scope: .global, event: E.wireName, identifier: identifier, payload: payload))
@@ -24,14 +29,14 @@ struct WireGlobalBus: GlobalBusAccess {
                              isPayloadReplaced: result.payload != nil)
     }
 
-    func request<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response {
+    public func request<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response {
         guard let answer = try await send(request, identifier: identifier, optional: false) else {
             throw AllConceded(request: R.wireName, identifier: identifier)
         }
         return answer
     }
 
-    func maybeRequest<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response? {
+    public func maybeRequest<R: WireRequest>(_ request: R, identifier: String?) async throws -> R.Response? {
         try await send(request, identifier: identifier, optional: true)
     }
 

@@ -1,0 +1,3 @@
+#include "plugin_library.h"
+
+PSL_DEFINE_NOTE();

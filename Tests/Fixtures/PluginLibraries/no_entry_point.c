@@ -1,0 +1,5 @@
+#include "plugin_library.h"
+
+PSL_DEFINE_NOTE();
+
+int not_an_entry_point(void) { return 0; }
