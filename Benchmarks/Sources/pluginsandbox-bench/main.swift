@@ -1,19 +1,14 @@
-// The benchmark host: like any PluginSandbox host, it starts the worker bootstrap (and its zygote)
-// before anything else, then measures every figure beside its baseline in the same run.
+// The benchmark host: like any PluginSandbox host, it bootstraps the sandbox (starting the
+// zygote) before anything else, then measures every figure beside its baseline in the same run.
 import Dispatch
 import Foundation
-import PluginKit
-import PluginSandbox
-import PluginWorker
+import PluginSupervisor
 
-WorkerMain.preload()
-WorkerBootstrap.start { context in
-    WorkerMain.run(context, catalog: BenchPlugins.catalog)
-}
+let sandbox = Sandbox.bootstrap(sessionPlugins: BenchPlugins.catalog)
 let options = BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
 Task {
     do {
-        try await Bench(options: options).run()
+        try await Bench(options: options, sandbox: sandbox).run()
         exit(0)
     } catch {
         FileHandle.standardError.write(Data("pluginsandbox-bench: \(error)\n".utf8))
