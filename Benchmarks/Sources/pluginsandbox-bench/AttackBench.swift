@@ -154,8 +154,13 @@ struct AttackBench {
                 let sends = Task {
                     for event in events { await Self.send(event, to: attacker) }
                 }
+                let started = now()
                 while !stop.isSet {
                     try? await Task.sleep(for: .milliseconds(20))
+                }
+                if events.contains(where: { $0 is SustainedFlood }), let counts = try? await attacker.request(FloodReport()), counts.count == 2 {
+                    let seconds = Double(now() - started) / 1e9
+                    report.record(String(format: "sent %d valid messages (%.0f/s), %d refused", counts[0], Double(counts[0]) / seconds, counts[1]))
                 }
                 let cause = try? await host.kill(id)
                 report.record(cause.map { $0.kind == .killedByOperator ? "lived through the window" : "\($0.kind)" } ?? "ended before the window did")

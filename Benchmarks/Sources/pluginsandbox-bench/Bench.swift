@@ -13,7 +13,7 @@ struct Bench {
     let sandbox: Sandbox
 
     /// The sections, in the order they run (`--only` picks those whose name contains its text).
-    static let sections = ["spawn", "round trip", "codec", "cgroup", "death", "broadcast", "attack", "fleet"]
+    static let sections = ["spawn", "spawn path", "round trip", "codec", "cgroup", "death", "broadcast", "attack", "fleet"]
 
     func run() async throws {
         var machine = Machine.current(command: CommandLine.arguments)
@@ -25,6 +25,7 @@ struct Bench {
             let made: [Figure]
             switch section {
             case "spawn": made = try await SpawnBench(bench: self).figures()
+            case "spawn path": made = try await SpawnBreakdown(bench: self).figures()
             case "round trip": made = try await RoundTripBench(bench: self).figures()
             case "codec": made = try CodecBench(options: options).figures()
             case "cgroup": made = try cgroupFigures()
@@ -45,7 +46,7 @@ struct Bench {
         if options.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(BenchDocument(machine: machine, figures: figures)), as: UTF8.self))
+            print(String(decoding: try encoder.encode(BenchDocument(machine: machine, figures: figures, anomalies: Anomalies.shared.all)), as: UTF8.self))
         } else if options.markdown {
             print(machine.description)
             print()
@@ -54,10 +55,17 @@ struct Bench {
             print(machine.description)
             print(render(figures))
         }
+        if !options.json {
+            for figure in figures { if let notes = figure.notes { print("note — \(figure.name): \(notes)") } }
+            for anomaly in Anomalies.shared.all { print("anomaly: \(anomaly)") }
+        }
     }
 
     /// Runs `body` with a runtime over sandboxed sessions of this benchmark's catalog, the
     /// bench global plugin attached; `adjust` changes the configuration (spares, limits).
+    ///
+    /// Like `Sandbox.withRuntime`, but a host service that does not stop after `shutdown` is
+    /// left behind (and noted as an anomaly) instead of hanging the benchmark.
     func withRuntime<Result: Sendable>(
         spares: Int = 0,
         _ adjust: (inout SandboxConfiguration) -> Void = { _ in },
@@ -66,7 +74,31 @@ struct Bench {
         var sandbox = self.sandbox
         sandbox.configuration.sparesPerProfile = spares
         adjust(&sandbox.configuration)
-        return try await sandbox.withRuntime(globalPlugins: [BenchGlobalPlugin()], body)
+        let host = try sandbox.makeHost()
+        let stopped = StopFlag()
+        Task {
+            await host.run()
+            stopped.set()
+        }
+        let outcome: Swift.Result<Result, any Error>
+        do {
+            let runtime = try await PluginRuntime(globalPlugins: [BenchGlobalPlugin()], sessionPlugins: sandbox.sessionPlugins, host: host)
+            do {
+                outcome = .success(try await body(runtime, host))
+            } catch {
+                outcome = .failure(error)
+            }
+            await runtime.dispose()
+        } catch {
+            outcome = .failure(error)
+        }
+        await host.shutdown()
+        let deadline = ContinuousClock.now + .seconds(3)
+        while !stopped.isSet && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        if !stopped.isSet {
+            Anomalies.shared.record("the host's service (SandboxedSessionHost.run) did not return within 3 s of shutdown (spares \(spares))")
+        }
+        return try outcome.get()
     }
 
     /// 10,000 sessions hold about 40,000 descriptors in the supervisor: raise the soft and hard
@@ -105,6 +137,19 @@ struct Bench {
     }
 }
 
+/// What the benchmark saw go wrong in the engine (printed after the table, kept in the JSON).
+final class Anomalies: Sendable {
+    static let shared = Anomalies()
+    private let seen = Mutex<[String: Int]>([:])
+
+    func record(_ text: String) {
+        note("anomaly: " + text)
+        seen.withLock { $0[text, default: 0] += 1 }
+    }
+
+    var all: [String] { seen.withLock { $0.sorted { $0.key < $1.key }.map { "\($0.key) (×\($0.value))" } } }
+}
+
 /// A progress line on stderr (the table goes to stdout).
 func note(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
@@ -119,6 +164,7 @@ struct BenchError: Error, CustomStringConvertible {
 struct BenchDocument: Codable {
     var machine: Machine
     var figures: [Figure]
+    var anomalies: [String]
 }
 
 /// When each session's `SessionCrashed` reached a global handler; a waiter is resumed at once.

@@ -3,6 +3,7 @@ import Foundation
 import PluginKit
 import PluginSupervisor
 import PluginWire
+import Synchronization
 
 /// `sessions.emit` to 100 and 1,000 live sessions, as deliveries per second, beside C: one
 /// 100-byte frame to as many reader processes until each acked, in alternating rounds. The
@@ -67,11 +68,14 @@ struct BroadcastBench {
     }
 }
 
-/// Creates sessions `prefix-from` ..< `prefix-to`, `concurrency` at a time; returns the seconds it took.
+/// Creates sessions `prefix-from` ..< `prefix-to`, `concurrency` at a time; returns the seconds it
+/// took. Without `failures` the first failure is thrown; with it, failures are reported and the
+/// creation stops once `maximumFailures` have happened (a limit of the machine was reached).
 @discardableResult
-func spawnSessions(_ runtime: PluginRuntime, from: Int, to: Int, prefix: String, concurrency: Int,
+func spawnSessions(_ runtime: PluginRuntime, from: Int, to: Int, prefix: String, concurrency: Int, maximumFailures: Int = 20,
                    failures: (@Sendable (Int, any Error) -> Void)? = nil) async throws -> Double {
     let start = now()
+    let failed = Counter()
     try await withThrowingTaskGroup(of: Void.self) { group in
         var next = from
         func add() {
@@ -82,14 +86,22 @@ func spawnSessions(_ runtime: PluginRuntime, from: Int, to: Int, prefix: String,
                     _ = try await runtime.createSession(id: SessionID("\(prefix)-\(index)"))
                 } catch {
                     guard let failures else { throw error }
+                    failed.add()
                     failures(index, error)
                 }
             }
         }
         while next < min(to, from + concurrency) { add() }
         while try await group.next() != nil {
-            if next < to { add() }
+            if next < to && failed.value < maximumFailures { add() }
         }
     }
     return Double(now() - start) / 1e9
+}
+
+/// A count shared between tasks.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

@@ -20,7 +20,12 @@ struct FleetBench {
     var hold: Duration { options.quick ? .seconds(5) : .seconds(30) }
 
     func figures() async throws -> [Figure] {
-        var figures = try cgroupCost()
+        var figures: [Figure]
+        do {
+            figures = try cgroupCost()
+        } catch {
+            figures = [Figure(name: "\(total.formatted()) worker cgroups alone", value: "failed: \(error)", baseline: "", ratio: "", target: "", met: "", numbers: [:])]
+        }
         let limits = MachineLimits.current
         note("fleet: \(limits)")
         let failures = Mutex<[String]>([])
@@ -128,33 +133,43 @@ struct FleetBench {
         return figures
     }
 
-    /// What the sessions' cgroups cost alone: `total` worker groups made (with the default
-    /// profile's limits, no pool) and removed, with the kernel memory they hold meanwhile.
+    /// What the sessions' cgroups cost alone: `total` worker group directories made with `mkdir`
+    /// in every hierarchy the controller uses (what `createWorkerGroup` makes, without the limit
+    /// writes and without the descriptors a `WorkerCgroup` keeps open), the kernel memory they
+    /// hold, and their removal.
     private func cgroupCost() throws -> [Figure] {
         guard geteuid() == 0 else { return [] }
         let limits = try SandboxProfile.named("default").cgroupLimits
         let controller = try CgroupController(configuration: .init(name: "pluginsandbox-fleet", poolSize: 0, expectedLimits: limits))
         defer { try? controller.shutdown() }
+        let parents = controller.parentDirectories
         let before = MemoryInfo.current
-        var groups: [WorkerCgroup] = []
         let start = now()
-        for index in 0..<total {
-            groups.append(try controller.createWorkerGroup(name: "fleet-\(index)", limits: limits))
+        var made = 0
+        defer {
+            for index in 0..<made { for parent in parents { rmdir(parent + "/fleet-\(index)") } }
         }
-        let made = Double(now() - start) / 1e9
+        for index in 0..<total {
+            for parent in parents where mkdir(parent + "/fleet-\(index)", 0o755) != 0 {
+                throw BenchError(step: "mkdir \(parent)/fleet-\(index)", code: -errno)
+            }
+            made += 1
+        }
+        let seconds = Double(now() - start) / 1e9
         let after = MemoryInfo.current
         let removeStart = now()
-        for group in groups { try group.destroy() }
+        for index in 0..<made { for parent in parents { rmdir(parent + "/fleet-\(index)") } }
         let removed = Double(now() - removeStart) / 1e9
+        made = 0
         let perGroup = Double(before.availableKiB - after.availableKiB) / Double(total)
         return [Figure(
-            name: "\(total.formatted()) worker cgroups alone (\(controller.parentDirectories.count) hierarchies)",
-            value: String(format: "made in %.2f s (%.0f µs each), removed in %.2f s", made, made / Double(total) * 1e6, removed),
+            name: "\(total.formatted()) worker cgroups alone (mkdir in \(parents.count) hierarchies)",
+            value: String(format: "made in %.2f s (%.0f µs each), removed in %.2f s", seconds, seconds / Double(total) * 1e6, removed),
             baseline: String(format: "kernel memory %.0f KiB per group (slab +%.0f MiB, percpu +%.0f MiB)", perGroup,
                              Double(after.slabKiB - before.slabKiB) / 1024, Double(after.percpuKiB - before.percpuKiB) / 1024),
             ratio: "", target: "", met: "",
-            numbers: ["seconds": made, "removeSeconds": removed, "kibPerGroup": perGroup],
-            notes: controller.parentDirectories.joined(separator: ", "))]
+            numbers: ["seconds": seconds, "removeSeconds": removed, "kibPerGroup": perGroup],
+            notes: parents.joined(separator: ", "))]
     }
 
     /// A `/proc/self/status` value in KiB.

@@ -20,7 +20,7 @@ struct SpawnBench {
         let rounds = 5
         let perRound = options.count(200) / rounds + 1
         var cold: [UInt64] = [], warm: [UInt64] = [], bwrap: [UInt64] = [], firejail: [UInt64] = [], firejailProfile: [UInt64] = []
-        var warmFromSpare = 0, warmCold = 0
+        var warmFromSpare = 0, warmCold = 0, spareProcesses = 0
         let hasBwrap = FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap")
         let hasFirejail = FileManager.default.isExecutableFile(atPath: "/usr/bin/firejail")
         try await bench.withRuntime(spares: 0) { coldRuntime, _ in
@@ -49,12 +49,10 @@ struct SpawnBench {
                             warmFromSpare += 1
                         } else {
                             warmCold += 1
-                            if ProcessInfo.processInfo.environment["BENCH_DEBUG"] != nil {
-                                note("warm sample not from a spare: pid \(pid) started \(processStartTicks(pid) ?? 0), asked at \(startTicks), took \(elapsed / 1000) µs")
-                            }
                         }
                         try await session.dispose()
                     }
+                    spareProcesses = max(spareProcesses, childProcesses(titled: "(spare)"))
                     if hasBwrap { bwrap += try bench.cSpawn("/usr/bin/bwrap", Self.bwrap, iterations: perRound).values }
                     if hasFirejail {
                         firejail += try bench.cSpawn("/usr/bin/firejail", Self.firejailMinimal, iterations: max(2, perRound / 4)).values
@@ -82,7 +80,8 @@ struct SpawnBench {
             baseline: "cold " + percentiles(coldSamples, milliseconds), ratio: ratio(warmSamples.p50, coldSamples.p50),
             target: "p50 ≤ 0.3 ms", met: verdict(warmSamples.p50 <= 0.3e6 && warmFromSpare > 0),
             numbers: ["p50": warmSamples.p50, "p99": warmSamples.p99, "fromSpare": Double(warmFromSpare), "notFromSpare": Double(warmCold),
-                      "baselineP50": coldSamples.p50]))
+                      "baselineP50": coldSamples.p50, "spareProcesses": Double(spareProcesses)],
+            notes: "\(warmFromSpare) of \(warmFromSpare + warmCold) sessions took a spare (a worker started ≥ 10 ms before createSession); at most \(spareProcesses) spare worker processes alive at once (sparesPerProfile 1)"))
         figures.append(Figure(
             name: "spawn → ready, spares on, a different profile (strict): cold", value: percentiles(fallback, milliseconds),
             baseline: "cold (default) " + percentiles(coldSamples, milliseconds), ratio: ratio(fallback.p50, coldSamples.p50),
@@ -154,4 +153,19 @@ func processStartTicks(_ pid: Int32) -> UInt64? {
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     // fields[0] is field 3 (state): field 22 is fields[19].
     return fields.count > 19 ? UInt64(fields[19]) : nil
+}
+
+/// How many child processes of this one have `title` in their command line (spare workers show
+/// `sandbox-worker (spare)`).
+func childProcesses(titled title: String) -> Int {
+    let me = getpid()
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.filter { name in
+        guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 1, Int32(fields[1]) == me,
+              let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return false }
+        return String(decoding: command, as: UTF8.self).contains(title)
+    }.count
 }
