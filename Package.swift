@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "PluginWorker", targets: ["PluginWorker"]),
         .library(name: "PluginLibrary", targets: ["PluginLibrary"]),
         .library(name: "SandboxCLI", targets: ["SandboxCLI"]),
+        // For hosts that demonstrate or benchmark containment (the benchmarks' attackers).
+        .library(name: "FaultPlugins", targets: ["FaultPlugins"]),
         .executable(name: "sandboxctl", targets: ["sandboxctl"]),
     ],
     dependencies: [

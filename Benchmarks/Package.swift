@@ -22,6 +22,7 @@ let package = Package(
                 .product(name: "PluginSandbox", package: root),
                 .product(name: "PluginSupervisor", package: root),
                 .product(name: "PluginWorker", package: root),
+                .product(name: "FaultPlugins", package: root),
             ]
         ),
     ],

@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -160,4 +161,23 @@ int cb_spawn(const char *path, const char *const *argv, int iterations, uint64_t
         samples[i] = now_ns() - start;
     }
     return 0;
+}
+
+int cb_hogs_start(int count, int *pids) {
+    for (int i = 0; i < count; i++) {
+        pid_t child = fork();
+        if (child < 0) { int error = errno; cb_hogs_stop(i, pids); return -error; }
+        if (child == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            volatile uint64_t spin = 0;
+            for (;;) spin++;
+        }
+        pids[i] = child;
+    }
+    return 0;
+}
+
+void cb_hogs_stop(int count, const int *pids) {
+    for (int i = 0; i < count; i++) kill(pids[i], SIGKILL);
+    for (int i = 0; i < count; i++) waitpid(pids[i], NULL, 0);
 }

@@ -1,251 +1,133 @@
 import CBaselines
 import Foundation
 import PluginKit
-import PluginSandbox
 import PluginSupervisor
-import PluginWire
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Runs every figure beside its baseline.
+/// Runs every figure beside its baseline, section by section.
 struct Bench {
     let options: BenchOptions
     let sandbox: Sandbox
 
+    /// The sections, in the order they run (`--only` picks those whose name contains its text).
+    static let sections = ["spawn", "spawn path", "plugin library", "round trip", "codec", "cgroup", "death", "broadcast", "attack", "fleet"]
+
     func run() async throws {
-        var sandbox = self.sandbox
-        sandbox.configuration.sparesPerProfile = 0
-        try await sandbox.withRuntime(globalPlugins: [BenchGlobalPlugin()]) { runtime, host in try await run(runtime: runtime, host: host) }
-    }
-
-    func run(runtime: PluginRuntime, host: SandboxedSessionHost) async throws {
+        var machine = Machine.current(command: CommandLine.arguments)
+        note(machine.description)
+        raiseDescriptorLimit()
         var figures: [Figure] = []
-        let profile = try ProfileCatalog().profile(named: "default")
-        let cRoundTrip = try cPingPong(iterations: options.count(20_000), size: 100)
-
-        if options.wants("spawn") { figures += try await spawnFigures(runtime: runtime, profile: profile) }
-        if options.wants("round trip") || options.wants("emit") {
-            figures += try await roundTripFigures(runtime: runtime, cRoundTrip: cRoundTrip)
+        for section in Self.sections where options.wants(section) {
+            note("— \(section)")
+            let made: [Figure]
+            switch section {
+            case "spawn": made = try await SpawnBench(bench: self).figures()
+            case "spawn path": made = try await SpawnBreakdown(bench: self).figures()
+            case "plugin library": made = try await LibraryBench(options: options).figures()
+            case "round trip": made = try await RoundTripBench(bench: self).figures()
+            case "codec": made = try CodecBench(options: options).figures()
+            case "cgroup": made = try cgroupFigures()
+            case "death": made = try await DeathBench(bench: self).figures()
+            case "broadcast": made = try await BroadcastBench(bench: self).figures()
+            case "attack": made = try await AttackBench(bench: self).figures()
+            case "fleet": made = try await FleetBench(bench: self).figures()
+            default: made = []
+            }
+            for var figure in made {
+                figure.section = section
+                note(render([figure]).split(separator: "\n").dropFirst().joined())
+                figures.append(figure)
+            }
         }
-        if options.wants("codec") { figures += try CodecBench(options: options).figures() }
-        if options.wants("plugin library") { figures += try await LibraryBench(options: options).figures() }
-        if options.wants("cgroup") { figures += try cgroupFigures() }
-        if options.wants("death") { figures += try await deathFigure(runtime: runtime, host: host) }
-        if options.wants("sessions") || options.wants("broadcast") || options.wants("memory") {
-            figures += try await fleetFigures(runtime: runtime, host: host)
-        }
-        await runtime.dispose()
-        await host.shutdown()
+        machine.loadAverageAtEnd = Machine.loadAverage()
 
         if options.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let document = BenchDocument(machine: Machine.current, figures: figures)
-            print(String(decoding: try encoder.encode(document), as: UTF8.self))
+            print(String(decoding: try encoder.encode(BenchDocument(machine: machine, figures: figures, anomalies: Anomalies.shared.all)), as: UTF8.self))
+        } else if options.markdown {
+            print(machine.description)
+            print()
+            print(renderMarkdown(figures))
         } else {
-            print(Machine.current.description)
+            print(machine.description)
             print(render(figures))
         }
+        if !options.json {
+            for figure in figures { if let notes = figure.notes { print("note — \(figure.name): \(notes)") } }
+            for anomaly in Anomalies.shared.all { print("anomaly: \(anomaly)") }
+        }
     }
 
-    // MARK: Spawn
-
-    private func spawnFigures(runtime: PluginRuntime, profile: SandboxProfile) async throws -> [Figure] {
-        let trueSpawn = try cSpawn("/bin/true", [], iterations: options.count(200))
-        var zygote: [UInt64] = []
-        for index in 0..<options.count(200) {
-            let start = now()
-            let session = try await runtime.createSession(id: SessionID("spawn-\(index)"))
-            zygote.append(now() - start)
-            try await session.dispose()
+    /// Runs `body` with a runtime over sandboxed sessions of this benchmark's catalog, the
+    /// bench global plugin attached; `adjust` changes the configuration (spares, limits).
+    ///
+    /// Like `Sandbox.withRuntime`, but a host service that does not stop after `shutdown` is
+    /// left behind (and noted as an anomaly) instead of hanging the benchmark.
+    func withRuntime<Result: Sendable>(
+        spares: Int = 0,
+        _ adjust: (inout SandboxConfiguration) -> Void = { _ in },
+        _ body: (PluginRuntime, SandboxedSessionHost) async throws -> Result
+    ) async throws -> Result {
+        var sandbox = self.sandbox
+        sandbox.configuration.sparesPerProfile = spares
+        adjust(&sandbox.configuration)
+        let host = try sandbox.makeHost()
+        let stopped = StopFlag()
+        Task {
+            await host.run()
+            stopped.set()
         }
-        let zygoteSamples = Samples(zygote)
-        var figures = [Figure(
-            name: "spawn → ready, zygote (plugins attached, confined)", value: percentiles(zygoteSamples, milliseconds),
-            baseline: "posix_spawn /bin/true " + percentiles(trueSpawn, milliseconds), ratio: ratio(zygoteSamples.p50, trueSpawn.p50),
-            target: "p50 ≤ 2 ms, p99 ≤ 5 ms", met: zygoteSamples.p50 <= 2e6 && zygoteSamples.p99 <= 5e6 ? "met" : "missed",
-            numbers: ["p50": zygoteSamples.p50, "p99": zygoteSamples.p99, "baselineP50": trueSpawn.p50])]
-
-        var execConfiguration = sandbox.configuration
-        execConfiguration.spawnMode = .exec
-        let execHost = try SandboxedSessionHost(configuration: execConfiguration)
-        let execRuntime = try await PluginRuntime(globalPlugins: [BenchGlobalPlugin()], sessionPlugins: BenchPlugins.catalog, host: execHost)
-        var exec: [UInt64] = []
-        for index in 0..<options.count(50) {
-            let start = now()
-            let session = try await execRuntime.createSession(id: SessionID("exec-\(index)"))
-            exec.append(now() - start)
-            try await session.dispose()
-        }
-        await execRuntime.dispose()
-        await execHost.shutdown()
-        let execSamples = Samples(exec)
-        figures.append(Figure(
-            name: "spawn → ready, posix_spawn of own executable", value: percentiles(execSamples, milliseconds),
-            baseline: "zygote " + percentiles(zygoteSamples, milliseconds), ratio: ratio(execSamples.p50, zygoteSamples.p50),
-            target: "fallback", met: "", numbers: ["p50": execSamples.p50, "p99": execSamples.p99]))
-        if FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap") {
-            let bwrap = try cSpawn("/usr/bin/bwrap", ["--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "/bin/true"], iterations: options.count(50))
-            figures.append(Figure(
-                name: "peer: bwrap --unshare-all /bin/true", value: percentiles(bwrap, milliseconds),
-                baseline: "zygote " + percentiles(zygoteSamples, milliseconds), ratio: ratio(bwrap.p50, zygoteSamples.p50),
-                target: "peer", met: "", numbers: ["p50": bwrap.p50, "p99": bwrap.p99]))
-        }
-        return figures
-    }
-
-    // MARK: Round trips
-
-    private func roundTripFigures(runtime: PluginRuntime, cRoundTrip: Samples) async throws -> [Figure] {
-        let session = try await runtime.createSession(id: "round-trip")
-        let iterations = options.count(5000)
-        for index in 0..<200 { _ = try await session.request(BenchPing(sequence: index, text: BenchPlugins.text)) }
-        var plain: [UInt64] = []
-        for index in 0..<iterations {
-            let start = now()
-            _ = try await session.request(BenchPing(sequence: index, text: BenchPlugins.text))
-            plain.append(now() - start)
-        }
-        var trip: [UInt64] = []
-        for index in 0..<iterations {
-            let start = now()
-            _ = try await session.request(BenchGlobalTrip(sequence: index, text: BenchPlugins.text))
-            trip.append(now() - start)
-        }
-        var emits: [UInt64] = []
-        for index in 0..<iterations {
-            let start = now()
-            _ = try await session.emit(BenchEvent(sequence: index, text: BenchPlugins.text))
-            emits.append(now() - start)
-        }
-        try await session.dispose()
-
-        let local = try await PluginRuntime(globalPlugins: [BenchGlobalPlugin()], sessionPlugins: BenchPlugins.catalog)
-        let inProcess = try await local.createSession(id: "in-process")
-        var localEmits: [UInt64] = []
-        for index in 0..<options.count(20_000) {
-            let start = now()
-            _ = try await inProcess.emit(BenchEvent(sequence: index, text: BenchPlugins.text))
-            localEmits.append(now() - start)
-        }
-        await local.dispose()
-
-        let plainSamples = Samples(plain), tripSamples = Samples(trip), emitSamples = Samples(emits), localSamples = Samples(localEmits)
-        let twoTrips = cRoundTrip.p50 * 2
-        return [
-            Figure(name: "request supervisor → worker → supervisor, 100 B", value: percentiles(plainSamples, microseconds),
-                   baseline: "C socketpair ping-pong 100 B " + percentiles(cRoundTrip, microseconds), ratio: ratio(plainSamples.p50, cRoundTrip.p50),
-                   target: "", met: "", numbers: ["p50": plainSamples.p50, "p99": plainSamples.p99, "baselineP50": cRoundTrip.p50]),
-            Figure(name: "round trip worker → global bus → worker, 100 B", value: percentiles(tripSamples, microseconds),
-                   baseline: "2 C round trips p50 \(microseconds(twoTrips))", ratio: ratio(tripSamples.p50, twoTrips),
-                   target: "p50 ≤ 3× C floor", met: tripSamples.p50 <= 3 * twoTrips ? "met" : "missed",
-                   numbers: ["p50": tripSamples.p50, "p99": tripSamples.p99, "baselineP50": twoTrips]),
-            Figure(name: "emit into a sandboxed session", value: percentiles(emitSamples, microseconds),
-                   baseline: "in-process emit " + percentiles(localSamples, microseconds), ratio: ratio(emitSamples.p50, localSamples.p50),
-                   target: "", met: "", numbers: ["p50": emitSamples.p50, "p99": emitSamples.p99, "baselineP50": localSamples.p50]),
-        ]
-    }
-
-    // MARK: Death
-
-    private func deathFigure(runtime: PluginRuntime, host: SandboxedSessionHost) async throws -> [Figure] {
-        let watch = CrashWatch()
-        runtime.globalBus.on(SessionCrashed.self) { envelope in watch.saw(envelope.payload.sessionID) }
-        var latencies: [UInt64] = []
-        for index in 0..<options.count(50) {
-            let id = "death-\(index)"
-            _ = try await runtime.createSession(id: SessionID(id))
-            guard let pid = host.summary(of: SessionID(id))?.pid else { continue }
-            let start = now()
-            kill(pid, SIGKILL)
-            let seen = await watch.wait(for: id)
-            latencies.append(seen - start)
-        }
-        var c = [UInt64](repeating: 0, count: options.count(50))
-        let result = cb_pidfd_death(Int32(c.count), &c)
-        guard result == 0 else { throw BenchError(step: "cb_pidfd_death", code: result) }
-        let ours = Samples(latencies), floor = Samples(c)
-        return [Figure(name: "death → SessionCrashed published", value: percentiles(ours, microseconds),
-                       baseline: "C pidfd poll " + percentiles(floor, microseconds), ratio: ratio(ours.p50, floor.p50),
-                       target: "p99 ≤ 2 ms", met: ours.p99 <= 2e6 ? "met" : "missed",
-                       numbers: ["p50": ours.p50, "p99": ours.p99, "baselineP50": floor.p50])]
-    }
-
-    // MARK: Fleets
-
-    private func fleetFigures(runtime: PluginRuntime, host: SandboxedSessionHost) async throws -> [Figure] {
-        var figures: [Figure] = []
-        let before = ProcessSample.read(pid: getpid())?.residentBytes ?? 0
-        let total = options.quick ? 100 : 1000
-        let start = now()
-        var created = 0
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            for _ in 0..<4 {
-                let index = next
-                next += 1
-                group.addTask { _ = try await runtime.createSession(id: SessionID("fleet-\(index)")) }
+        let outcome: Swift.Result<Result, any Error>
+        do {
+            let runtime = try await PluginRuntime(globalPlugins: [BenchGlobalPlugin()], sessionPlugins: sandbox.sessionPlugins, host: host)
+            do {
+                outcome = .success(try await body(runtime, host))
+            } catch {
+                outcome = .failure(error)
             }
-            while try await group.next() != nil {
-                created += 1
-                if next < total {
-                    let index = next
-                    next += 1
-                    group.addTask { _ = try await runtime.createSession(id: SessionID("fleet-\(index)")) }
-                }
-            }
+            await runtime.dispose()
+        } catch {
+            outcome = .failure(error)
         }
-        let spawnTime = Double(now() - start)
-        try await Task.sleep(for: .milliseconds(500))
-        let after = ProcessSample.read(pid: getpid())?.residentBytes ?? 0
-        let pids = host.summaries(includingEnded: false).compactMap(\.pid)
-        let sampled = pids.prefix(100).compactMap { ProcessSample.read(pid: $0, includingProportional: true)?.proportionalBytes }
-        let pss = Double(sampled.reduce(0, +)) / Double(max(1, sampled.count))
-        figures.append(Figure(
-            name: "\(created) live sessions: time to spawn (4 at a time)", value: String(format: "%.2f s", spawnTime / 1e9),
-            baseline: "supervisor RSS \(before >> 20) → \(after >> 20) MiB", ratio: "", target: "1,000 in < 5 s",
-            met: created >= 1000 && spawnTime < 5e9 ? "met" : (created < 1000 ? "quick run" : "missed"),
-            numbers: ["seconds": spawnTime / 1e9, "sessions": Double(created), "supervisorRSSBefore": Double(before), "supervisorRSSAfter": Double(after)]))
-        figures.append(Figure(
-            name: "idle session PSS (mean of \(sampled.count))", value: String(format: "%.2f MiB", pss / 1_048_576),
-            baseline: String(format: "total for 100: %.0f MiB", pss * 100 / 1_048_576), ratio: "", target: "≤ 4 MB",
-            met: pss <= 4_000_000 ? "met" : "missed", numbers: ["pss": pss]))
+        await host.shutdown()
+        let deadline = ContinuousClock.now + .seconds(3)
+        while !stopped.isSet && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        if !stopped.isSet {
+            Anomalies.shared.record("the host's service (SandboxedSessionHost.run) did not return within 3 s of shutdown (spares \(spares))")
+        }
+        return try outcome.get()
+    }
 
-        for fanOut in Array(Set([10, 100, total])).sorted() where fanOut <= created {
-            let rounds = options.count(fanOut >= 1000 ? 20 : 100)
-            let targets = Array(runtime.sessions.prefix(fanOut))
-            var samples: [UInt64] = []
-            for round in 0..<rounds {
-                let begin = now()
-                await withTaskGroup(of: Void.self) { group in
-                    for session in targets {
-                        group.addTask { _ = try? await session.emit(BenchEvent(sequence: round, text: BenchPlugins.text)) }
-                    }
-                }
-                samples.append(now() - begin)
-            }
-            var c = [UInt64](repeating: 0, count: rounds)
-            let result = cb_broadcast(Int32(fanOut), Int32(rounds), 100, &c)
-            guard result == 0 else { throw BenchError(step: "cb_broadcast", code: result) }
-            let ours = Samples(samples), floor = Samples(c)
-            let rate = Double(fanOut) / ours.p50 * 1e9, floorRate = Double(fanOut) / floor.p50 * 1e9
-            figures.append(Figure(
-                name: "sessions.emit to \(fanOut) sessions", value: String(format: "%.0f deliveries/s (round p50 %@)", rate, milliseconds(ours.p50)),
-                baseline: String(format: "C broadcast to %d readers %.0f/s", fanOut, floorRate), ratio: ratio(rate, floorRate),
-                target: fanOut == 100 ? "≥ 50% of C" : "", met: fanOut == 100 ? (rate >= floorRate / 2 ? "met" : "missed") : "",
-                numbers: ["rate": rate, "baselineRate": floorRate]))
+    /// 10,000 sessions hold about 40,000 descriptors in the supervisor: raise the soft and hard
+    /// limits (root may) as far as `fs.nr_open` allows.
+    private func raiseDescriptorLimit() {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let wanted: rlim_t = 262_144
+        guard limit.rlim_cur < wanted else { return }
+        var raised = rlimit(rlim_cur: wanted, rlim_max: max(wanted, limit.rlim_max))
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) != 0 {
+            raised = rlimit(rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max)
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised)
         }
-        return figures
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        note("RLIMIT_NOFILE raised to \(limit.rlim_cur) (hard \(limit.rlim_max))")
     }
 
     // MARK: C baselines
 
-    private func cPingPong(iterations: Int, size: Int) throws -> Samples {
+    func cPingPong(iterations: Int, size: Int = 100) throws -> [UInt64] {
         var samples = [UInt64](repeating: 0, count: iterations)
         let result = cb_pingpong(Int32(iterations), Int32(size), &samples)
         guard result == 0 else { throw BenchError(step: "cb_pingpong", code: result) }
-        return Samples(samples)
+        return samples
     }
 
-    private func cSpawn(_ path: String, _ arguments: [String], iterations: Int) throws -> Samples {
+    func cSpawn(_ path: String, _ arguments: [String], iterations: Int) throws -> Samples {
         var samples = [UInt64](repeating: 0, count: iterations)
         let argv = ([path] + arguments).map { strdup($0) }
         defer { argv.forEach { free($0) } }
@@ -256,45 +138,69 @@ struct Bench {
     }
 }
 
+/// What the benchmark saw go wrong in the engine (printed after the table, kept in the JSON).
+final class Anomalies: Sendable {
+    static let shared = Anomalies()
+    private let seen = Mutex<[String: Int]>([:])
+
+    func record(_ text: String) {
+        note("anomaly: " + text)
+        seen.withLock { $0[text, default: 0] += 1 }
+    }
+
+    var all: [String] { seen.withLock { $0.sorted { $0.key < $1.key }.map { "\($0.key) (×\($0.value))" } } }
+}
+
+/// A progress line on stderr (the table goes to stdout).
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
 struct BenchError: Error, CustomStringConvertible {
     var step: String
     var code: Int32
-    var description: String { "\(step) failed: \(String(cString: strerror(-code)))" }
-}
-
-/// When each session's SessionCrashed was seen.
-final class CrashWatch: Sendable {
-    private let seen = Mutex<[String: UInt64]>([:])
-    func saw(_ id: String) { seen.withLock { $0[id] = now() } }
-    func wait(for id: String) async -> UInt64 {
-        while true {
-            if let time = seen.withLock({ $0[id] }) { return time }
-            await Task.yield()
-        }
-    }
+    var description: String { code == 0 ? step : "\(step) failed: \(String(cString: strerror(-code)))" }
 }
 
 struct BenchDocument: Codable {
     var machine: Machine
     var figures: [Figure]
+    var anomalies: [String]
 }
 
-struct Machine: Codable, CustomStringConvertible {
-    var kernel: String
-    var cpu: String
-    var cores: Int
-    var date: String
+/// When each session's `SessionCrashed` reached a global handler; a waiter is resumed at once.
+final class CrashWatch: Sendable {
+    private struct State {
+        var seen: [String: UInt64] = [:]
+        var waiters: [String: CheckedContinuation<UInt64, Never>] = [:]
+    }
+    private let state = Mutex(State())
 
-    static var current: Machine {
-        var name = utsname()
-        uname(&name)
-        let kernel = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
-        return Machine(kernel: kernel, cpu: model, cores: ProcessInfo.processInfo.activeProcessorCount, date: ISO8601DateFormatter().string(from: Date()))
+    func saw(_ id: String) {
+        let time = now()
+        let waiter = state.withLock { state -> CheckedContinuation<UInt64, Never>? in
+            state.seen[id] = time
+            return state.waiters.removeValue(forKey: id)
+        }
+        waiter?.resume(returning: time)
     }
 
-    var description: String { "machine: Linux \(kernel) · \(cpu) · \(cores) cores · \(date)" }
+    /// When `id`'s crash was seen, or nil when it was not within `timeout`.
+    func wait(for id: String, timeout: Duration = .seconds(10)) async -> UInt64? {
+        let expiry = Task { [self] in
+            try await Task.sleep(for: timeout)
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(returning: .max)
+        }
+        defer { expiry.cancel() }
+        let time = await withCheckedContinuation { continuation in
+            let seen = state.withLock { state -> UInt64? in
+                if let time = state.seen[id] { return time }
+                state.waiters[id] = continuation
+                return nil
+            }
+            if let seen { continuation.resume(returning: seen) }
+        }
+        return time == .max ? nil : time
+    }
 }
-
-import Synchronization

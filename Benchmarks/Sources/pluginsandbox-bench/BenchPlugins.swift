@@ -1,4 +1,6 @@
+import FaultPlugins
 import PluginKit
+import Synchronization
 
 /// A 100-byte-ish event.
 struct BenchEvent: WireEvent, Equatable {
@@ -33,16 +35,19 @@ struct BenchSessionPlugin: SessionPlugin {
     }
 }
 
-/// The global plugin: answers the workers' global emits.
+/// The global plugin: answers the workers' global emits and the flood plugin's requests.
 struct BenchGlobalPlugin: GlobalPlugin {
     let id: PluginId = "bench-global"
     func attach(_ context: GlobalPluginContext) async throws {
         context.on(BenchEvent.self, for: id) { envelope in envelope.payload.sequence += 1 }
+        context.onRequest(FloodRequest.self, for: id) { $0.index }
     }
 }
 
 enum BenchPlugins {
-    static let catalog = SessionPluginCatalog([{ BenchSessionPlugin() }])
+    /// Every worker offers the bench plugin and, for the attack rows, the fault plugin (floods
+    /// until the supervisor ends it) and the flood plugin (valid traffic as fast as allowed).
+    static let catalog = SessionPluginCatalog([{ BenchSessionPlugin() }, { FaultPlugin() }, { FloodPlugin() }])
     /// 100 bytes of JSON payload around a sequence number.
     static let text = String(repeating: "p", count: 64)
 }

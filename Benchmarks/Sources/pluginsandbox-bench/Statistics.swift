@@ -19,6 +19,8 @@ struct Samples {
 
 /// One line of the table: a figure, its baseline from the same run, the ratio, the target.
 struct Figure: Codable {
+    /// The section it belongs to (`spawn`, `round trip`, ...), what `--only` matches.
+    var section = ""
     var name: String
     var value: String
     var baseline: String
@@ -27,7 +29,12 @@ struct Figure: Codable {
     var met: String
     /// Raw numbers for --json comparison.
     var numbers: [String: Double]
+    /// What else the run saw (attackers' causes, what stopped a fleet).
+    var notes: String? = nil
 }
+
+/// `met` or `missed`.
+func verdict(_ met: Bool) -> String { met ? "met" : "missed" }
 
 func microseconds(_ nanoseconds: Double) -> String { String(format: "%.1f µs", nanoseconds / 1000) }
 func milliseconds(_ nanoseconds: Double) -> String { String(format: "%.2f ms", nanoseconds / 1_000_000) }
@@ -35,6 +42,17 @@ func ratio(_ value: Double, _ baseline: Double) -> String { String(format: "%.2f
 
 func percentiles(_ samples: Samples, _ unit: (Double) -> String) -> String {
     "p50 \(unit(samples.p50)) · p99 \(unit(samples.p99))"
+}
+
+/// The figures as a Markdown table (the README's).
+func renderMarkdown(_ figures: [Figure]) -> String {
+    let escape = { (text: String) in text.replacingOccurrences(of: "|", with: "\\|") }
+    var lines = ["| figure | measured | baseline (same run) | ratio | target | |", "|---|---|---|---|---|---|"]
+    for figure in figures {
+        let met = figure.met == "missed" ? "**missed**" : figure.met
+        lines.append("| " + [figure.name, figure.value, figure.baseline, figure.ratio, figure.target, met].map(escape).joined(separator: " | ") + " |")
+    }
+    return lines.joined(separator: "\n")
 }
 
 func render(_ figures: [Figure]) -> String {
@@ -49,8 +67,9 @@ func render(_ figures: [Figure]) -> String {
 
 func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-struct BenchOptions {
+struct BenchOptions: Sendable {
     var json = false
+    var markdown = false
     var quick = false
     var only: String?
 
@@ -59,10 +78,14 @@ struct BenchOptions {
         while let argument = iterator.next() {
             switch argument {
             case "--json": json = true
+            case "--markdown": markdown = true
             case "--quick": quick = true
             case "--only": only = iterator.next()
             case "--help", "-h":
-                print("usage: pluginsandbox-bench [--quick] [--json] [--only NAME-SUBSTRING]")
+                print("""
+                    usage: pluginsandbox-bench [--quick] [--json | --markdown] [--only SECTION]
+                    sections: \(Bench.sections.joined(separator: ", "))
+                    """)
                 exit(0)
             default:
                 FileHandle.standardError.write(Data("pluginsandbox-bench: unknown argument \(argument)\n".utf8))
@@ -71,6 +94,7 @@ struct BenchOptions {
         }
     }
 
+    /// Whether section `name` runs (`--only` matches part of its name).
     func wants(_ name: String) -> Bool { only.map { name.localizedCaseInsensitiveContains($0) } ?? true }
     func count(_ full: Int) -> Int { quick ? max(5, full / 10) : full }
 }

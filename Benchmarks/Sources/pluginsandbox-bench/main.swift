@@ -1,9 +1,7 @@
-// The benchmark host: like any PluginSandbox host, it starts the worker bootstrap (and its zygote)
-// before anything else, then measures every figure beside its baseline in the same run.
+// The benchmark host: like any PluginSandbox host, it bootstraps the sandbox (starting the
+// zygote) before anything else, then measures every figure beside its baseline in the same run.
 import Dispatch
 import Foundation
-import PluginKit
-import PluginSandbox
 import PluginSupervisor
 
 let sandbox = Sandbox.bootstrap(sessionPlugins: BenchPlugins.catalog)

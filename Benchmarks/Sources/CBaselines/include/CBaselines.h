@@ -13,4 +13,8 @@ int cb_broadcast(int readers, int rounds, int size, uint64_t *samples);
 int cb_pidfd_death(int iterations, uint64_t *samples);
 /// posix_spawn of `path` (argv: path, then arguments) to its exit.
 int cb_spawn(const char *path, const char *const *argv, int iterations, uint64_t *samples);
+/// Starts `count` busy-looping children (CPU hogs that die with this process); their pids go to `pids`.
+int cb_hogs_start(int count, int *pids);
+/// Kills and reaps the hogs `cb_hogs_start` started.
+void cb_hogs_stop(int count, const int *pids);
 #endif
