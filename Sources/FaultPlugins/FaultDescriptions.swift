@@ -46,6 +46,7 @@ extension FaultKind {
         case .statOutside: return "stats /etc/passwd: not found in the worker's root; the session lives"
         case .outOfBandData: return "sends MSG_OOB on its socket: refused; the session lives"
         case .growPipe: return "grows its output pipe to 1 MiB: refused; the session lives"
+        case .lockContention: return "two threads take one lock in turn, contending in the kernel: the session lives"
         }
     }
 }

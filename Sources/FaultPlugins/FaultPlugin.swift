@@ -109,9 +109,31 @@ enum FaultKind: String, CaseIterable {
     case pongFlood, errorFlood, cancelFlood, replyFlood, byeTwice, globalCallFlood, forgedLogLines, logBytesFlood
     case outputFlood, forgeLifecycleEvent, spinThread, memoryBurst, ownSigsysHandler, foreignArchitecture
     case listProcesses, statOutside, outOfBandData, growPipe
+    // Ordinary work a worker must survive.
+    case lockContention
 
     /// The session socket's descriptor in a worker.
     static let sessionSocket: Int32 = 3
+
+    /// The handler's thread and a thread of its own take one `Mutex` in turn, `iterations` times
+    /// each, so that they contend in the kernel (a priority-inheritance futex): a worker whose
+    /// threads do not each know their own id traps here.
+    static func contend(iterations: Int) throws {
+        final class Shared: Sendable {
+            let counter = Mutex(0)
+            let done = Atomic<Bool>(false)
+        }
+        let shared = Shared()
+        let other = Thread {
+            for _ in 0..<iterations { shared.counter.withLock { $0 += 1 } }
+            shared.done.store(true, ordering: .releasing)
+        }
+        other.start()
+        for _ in 0..<iterations { shared.counter.withLock { $0 += 1 } }
+        while !shared.done.load(ordering: .acquiring) { usleep(1000) }
+        let total = shared.counter.withLock { $0 }
+        guard total == 2 * iterations else { throw Thrown(description: "the counter reached \(total), not \(2 * iterations)") }
+    }
 
     struct Thrown: Error, CustomStringConvertible { var description: String }
 
@@ -203,6 +225,8 @@ enum FaultKind: String, CaseIterable {
             while true { sleep(60) }
         case .throwError:
             throw Thrown(description: "the fault plugin threw on command")
+        case .lockContention:
+            try Self.contend(iterations: argument ?? 200_000)
         case .pongFlood, .errorFlood, .cancelFlood, .replyFlood, .byeTwice, .forgedLogLines, .logBytesFlood, .outputFlood,
              .spinThread, .memoryBurst, .ownSigsysHandler, .foreignArchitecture, .listProcesses, .statOutside,
              .outOfBandData, .growPipe:

@@ -94,12 +94,14 @@ final class WorkerConnection: WireChannel {
         onMessage: @escaping @Sendable (WireMessage) -> Void,
         onEnd: @escaping @Sendable (End) -> Void
     ) -> Bool {
-        let reader = ReaderThread { [self] in
+        let reader = WorkerThread(stackSize: 256 * 1024) { [self] in
             let end = readLoop(maximumFrameLength: maximumFrameLength, onMessage: onMessage)
             calls.close(reason: end.reason)
             onEnd(end)
         }
-        return reader.start()
+        guard let handle = reader.start() else { return false }
+        pthread_detach(handle)
+        return true
     }
 
     private func readLoop(maximumFrameLength: Int, onMessage: @Sendable (WireMessage) -> Void) -> End {
@@ -141,31 +143,35 @@ final class WorkerConnection: WireChannel {
     }
 }
 
-/// A plain thread with a small stack, for the socket reader.
-private final class ReaderThread: Sendable {
-    private let body: @Sendable () -> Void
 
-    init(_ body: @escaping @Sendable () -> Void) {
+/// A thread of the worker's own, made after the fork (so the Swift runtime's per-thread caches
+/// are its own), running `body`.
+final class WorkerThread: Sendable {
+    private let body: @Sendable () -> Void
+    private let stackSize: Int
+
+    init(stackSize: Int, _ body: @escaping @Sendable () -> Void) {
         self.body = body
+        self.stackSize = stackSize
     }
 
-    func start() -> Bool {
+    /// Starts the thread; its handle, or nil when it could not be made.
+    func start() -> pthread_t? {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
-        pthread_attr_setstacksize(&attributes, 256 * 1024)
+        pthread_attr_setstacksize(&attributes, stackSize)
         var handle = pthread_t()
         let box = Unmanaged.passRetained(self)
         let result = pthread_create(&handle, &attributes, { argument in
-            let thread = Unmanaged<ReaderThread>.fromOpaque(argument!).takeRetainedValue()
+            let thread = Unmanaged<WorkerThread>.fromOpaque(argument!).takeRetainedValue()
             thread.body()
             return nil
         }, box.toOpaque())
         pthread_attr_destroy(&attributes)
         guard result == 0 else {
             box.release()
-            return false
+            return nil
         }
-        pthread_detach(handle)
-        return true
+        return handle
     }
 }

@@ -5,7 +5,7 @@ import PluginSystem
 import Synchronization
 import SystemPackage
 
-/// The worker's one thread for Swift concurrency: the process's main thread, running every job
+/// The worker's one thread for Swift concurrency: the session thread, running every job
 /// of the session (plugin handlers, the session scope, the bridge) in order.
 ///
 /// A worker has two threads: this one and the socket reader (which answers heartbeats even
@@ -15,7 +15,7 @@ import SystemPackage
 /// sleeps with `Task.sleep` still wakes through a Dispatch timer thread.)
 final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked: `queue` and `sleeping` are guarded by the Mutex; `signal` is an eventfd,
-    // safe from any thread; `run()` is called once, on the main thread.
+    // safe from any thread; `runForever()` is called once, on the session thread.
 
     private struct Queue {
         var jobs: [UnownedJob] = []
@@ -25,7 +25,7 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
     private let queue = Mutex(Queue())
     private let signal: EventSignal
 
-    /// Creates the executor; ``runForever()`` must then be called on the main thread.
+    /// Creates the executor; ``runForever()`` must then be called on the thread that is to run the jobs.
     init() throws(SystemCallError) {
         signal = try EventSignal()
         try signal.descriptor.setNonBlocking(false)
@@ -35,7 +35,7 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
         post(UnownedJob(job))
     }
 
-    /// Queues a job (from any thread) and wakes the main thread if it sleeps.
+    /// Queues a job (from any thread) and wakes the session thread if it sleeps.
     func post(_ job: UnownedJob) {
         let wake = queue.withLock { queue -> Bool in
             queue.jobs.append(job)

@@ -13,8 +13,8 @@ import SystemPackage
 /// The entry point of a session's worker process, called by the bootstrap once the process is
 /// confined. It never returns: the session ends with the process.
 ///
-/// Two threads: the main thread runs every job of the session (its executor), a reader
-/// thread answers heartbeats. Output is line-buffered, so a plugin's `print` reaches the session's
+/// Two working threads: a session thread runs every job of the session (its executor), a reader
+/// thread answers heartbeats; the main thread only waits (see the note in ``run(_:catalog:contextFactory:)``). Output is line-buffered, so a plugin's `print` reaches the session's
 /// log as it happens and survives a crash.
 public enum WorkerRuntime {
     /// The exit code of a worker whose session socket failed under it (not closed by the supervisor).
@@ -36,6 +36,31 @@ public enum WorkerRuntime {
         // ends, and survives a crash.
         psd_line_buffer_stdio()
         ProcessTitle.set(context.sessionID.map { "sandbox-worker \($0)" } ?? "sandbox-worker (spare)")
+        // A forked worker's main thread still has the zygote's thread id in the Swift runtime's
+        // per-thread cache (`_swift_stdlib_gettid` keeps it in a thread-local, which `fork`
+        // copies). A `Mutex` that thread holds names the wrong owner, and when another thread
+        // contends for it the kernel's priority-inheritance futex fails and the Mutex traps
+        // ("Unknown error occurred while attempting to acquire a Mutex"). So the session runs on
+        // a thread made here, which caches its own id, and the main thread only waits.
+        let session = WorkerThread(stackSize: sessionThreadStackSize) {
+            serve(context, catalog: catalog, contextFactory: contextFactory)
+        }
+        guard let handle = session.start() else {
+            FileHandle.standardError.write(Data("worker: could not start the session thread\n".utf8))
+            exit(startFailureExitCode)
+        }
+        pthread_join(handle, nil)
+        exit(startFailureExitCode)
+    }
+
+    /// The stack of the thread that runs the session's jobs (a main thread's usual 8 MiB).
+    static let sessionThreadStackSize = 8 << 20
+
+    private static func serve(
+        _ context: WorkerContext,
+        catalog: SessionPluginCatalog,
+        contextFactory: @escaping @Sendable (SessionID) -> ContextValues
+    ) -> Never {
         let executor: WorkerExecutor
         do {
             executor = try WorkerExecutor()

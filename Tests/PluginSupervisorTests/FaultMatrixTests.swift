@@ -73,6 +73,8 @@ final class FaultMatrixTests: XCTestCase {
         Row(fault: "statOutside", outcome: .refused("errno 2")),
         Row(fault: "outOfBandData", outcome: .refused("errno 1")),
         Row(fault: "growPipe", outcome: .refused("errno 1")),
+        // Two threads contending for one lock in the kernel (the handler's thread among them).
+        Row(fault: "lockContention", outcome: .lives, argument: 200_000),
     ]
 
     func testMatrix_coversEveryFaultTheFaultPluginKnows() {
