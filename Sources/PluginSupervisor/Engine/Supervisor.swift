@@ -69,6 +69,10 @@ final class Supervisor: Sendable {
     private let lifecycleInput: AsyncStream<SessionLifecycle>.Continuation
     private let subscribers = Mutex<[Int: AsyncStream<SessionLifecycle>.Continuation]>([:])
     private let serving = Atomic<Bool>(false)
+    /// Whether ``run()``'s work has drained (every restart, refill and routed call returned), and
+    /// who waits for it: ``shutdown(timeout:)`` stops the loops only after, since work in flight
+    /// still submits to them.
+    private let workDrained = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     /// Receives every lifecycle change in order (the runtime publishes them on the global bus).
     let lifecycleHandler: Mutex<(@Sendable (SessionLifecycle) async -> Void)?> = Mutex(nil)
 
@@ -101,9 +105,29 @@ final class Supervisor: Sendable {
             group.addTask { [lifecycleOutput] in
                 for await change in lifecycleOutput { await self.deliver(change) }
             }
-            for await item in work {
-                group.addTask { await self.perform(item) }
+            await withDiscardingTaskGroup { performing in
+                for await item in work {
+                    performing.addTask { await self.perform(item) }
+                }
             }
+            let waiters = workDrained.withLock { drained in
+                drained.done = true
+                defer { drained.waiters = [] }
+                return drained.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+    }
+
+    /// Returns once ``run()``'s work has drained (at once when it is not running).
+    private func workHasDrained() async {
+        guard serving.load(ordering: .acquiring) else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = workDrained.withLock { drained -> Bool in
+                if !drained.done { drained.waiters.append(continuation) }
+                return drained.done
+            }
+            if done { continuation.resume() }
         }
     }
 
@@ -158,16 +182,24 @@ final class Supervisor: Sendable {
             }
         }
         if spare != nil { await loop.submit { [self] in hosted(on: loop).insert(session) } }
-        // Spares that load libraries only once these libraries have started a session: a library
-        // that cannot load would otherwise fail a spare for every session that names it.
-        if libraries.isEmpty { requestSpares(profile) }
-        switch await link.awaitReady() {
-        case .success:
+        let readiness = await link.awaitReady()
+        if case .success = readiness {
             table.withLock { table in
                 table.live[id] = session
                 table.order.append(id)
             }
-            if !libraries.isEmpty { requestSpares(profile, libraries: libraries) }
+        }
+        // The next spare is made once this session has started, so that its fork and confinement
+        // do not compete with this start for the CPUs. Spares that load libraries only once these
+        // libraries have started a session: a library that cannot load would otherwise fail a
+        // spare for every session that names it.
+        if case .success = readiness {
+            requestSpares(profile, libraries: libraries)
+        } else if libraries.isEmpty {
+            requestSpares(profile)
+        }
+        switch readiness {
+        case .success:
             return session
         case .failure(let error):
             throw error
@@ -352,7 +384,7 @@ final class Supervisor: Sendable {
     }
 
     private func refill(_ profile: SandboxProfile, libraries: [SealedPluginLibrary]) async {
-        while spares.beginRefill(profile, libraries: libraries) {
+        while !table.withLock({ $0.shuttingDown }), spares.beginRefill(profile, libraries: libraries) {
             let loop = nextLoop()
             do {
                 let link = try await spawnWorker(profile: profile, limits: configuration.limits(profile), libraries: libraries,
@@ -422,10 +454,13 @@ final class Supervisor: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for session in targets { group.addTask { _ = await session.dispose(timeout: timeout) } }
         }
+        // Restarts and refills in flight finish first (on loops still running); a spare that one
+        // of them launched is in the pool by then.
+        workInput.finish()
+        await workHasDrained()
         for link in spares.drain() {
             await link.loop.submit { link.kill(.supervisorShutdown) }
         }
-        workInput.finish()
         lifecycleInput.finish()
         for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.finish() }
         for loop in loops { await loop.shutdown() }
