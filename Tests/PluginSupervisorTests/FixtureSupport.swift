@@ -104,3 +104,26 @@ final class FirstOnly: Sendable {
     private let claimed = Mutex(false)
     func claim() -> Bool { claimed.withLock { claimed in defer { claimed = true }; return !claimed } }
 }
+
+/// The bystander's questions and answers.
+final class Traffic: Sendable {
+    private struct State {
+        var stopped = false
+        var answered = 0
+        var problems: [String] = []
+    }
+
+    private let state = Mutex(State())
+
+    var stopped: Bool { state.withLock { $0.stopped } }
+    var outcome: (answered: Int, problems: [String]) { state.withLock { ($0.answered, $0.problems) } }
+
+    func stop() { state.withLock { $0.stopped = true } }
+
+    func record(_ problem: String?) {
+        state.withLock { state in
+            state.answered += 1
+            if let problem { state.problems.append(problem) }
+        }
+    }
+}

@@ -55,6 +55,52 @@ final class IsolationTests: XCTestCase {
         }
     }
 
+    /// Hundreds of attackers, one after another, each flooding its session socket with a kind of
+    /// frame until it is ended for it, while a bystander asks question after question: every
+    /// attacker ends as a breach, and the bystander answers every question with the same worker.
+    func testBystander_losesNothingWhileHundredsOfFloodingAttackersComeAndGo() async throws {
+        let floods = ["errorFlood", "logBytesFlood", "pongFlood", "replyFlood", "cancelFlood"]
+        let attackers = 300
+        let configuration = try TestSandbox.configuration(spares: 1) { $0.prewarmedProfiles = ["default"] }
+        try await TestSandbox.withRuntime(configuration: configuration) { runtime, host in
+            let bystander = try await runtime.createSession(id: "bystander")
+            let pid = try XCTUnwrap(host.summary(of: "bystander")?.pid)
+            let traffic = Traffic()
+            let asking = Task {
+                var sequence = 0
+                while !traffic.stopped {
+                    sequence += 1
+                    let words = Array(repeating: "word", count: sequence % 7 + 1).joined(separator: " ")
+                    do {
+                        let count = try await bystander.request(WordCountRequest(text: words))
+                        traffic.record(count == sequence % 7 + 1 ? nil : "question \(sequence) answered \(count)")
+                    } catch {
+                        traffic.record("question \(sequence) failed: \(error)")
+                    }
+                }
+            }
+            var causes: [String] = []
+            for index in 0..<attackers {
+                let flood = floods[index % floods.count]
+                let attacker = try await runtime.createSession(id: SessionID("attacker-\(index)"))
+                let supervised = try XCTUnwrap(host.supervisor.session(attacker.id.rawValue))
+                _ = try? await attacker.emit(InjectFault(kind: flood))
+                let cause = try await supervised.endedWithin(.seconds(30), flood)
+                if cause.kind != .protocolBreach { causes.append("\(flood): \(cause)") }
+                if !traffic.outcome.problems.isEmpty { break }
+            }
+            traffic.stop()
+            await asking.value
+            XCTAssertEqual(causes, [], "attackers that did not end as a breach")
+            let (answered, problems) = traffic.outcome
+            XCTAssertGreaterThan(answered, attackers, "the bystander was hardly asked")
+            XCTAssertEqual(Array(problems.prefix(5)), [], "the bystander lost answers (\(problems.count) in all)")
+            let summary = try XCTUnwrap(host.summary(of: "bystander"))
+            XCTAssertEqual(summary.pid, pid, "the bystander's worker changed: \(summary.lastCause.map { "\($0)" } ?? "")")
+            XCTAssertEqual(summary.state, "running")
+        }
+    }
+
     func testMemoryBurst_endsAsMemoryLimitWithAPeakWithinTenPercentOfTheLimit() async throws {
         try await TestSandbox.withRuntime { runtime, host in
             let session = try await runtime.createSession(id: "burst")
