@@ -19,7 +19,7 @@ public final class ThemeService: StatefulPluginService {
 
 /// A global plugin owning the ``ThemeService``.
 public struct ThemePlugin: GlobalPlugin {
-    public let id: PluginId = "theme"
+    public let id: PluginID = "theme"
     public init() {}
     public func register(_ registry: ServiceRegistry, context: GlobalPluginContext) throws {
         let service = ThemeService()
@@ -30,7 +30,7 @@ public struct ThemePlugin: GlobalPlugin {
 
 /// A global plugin that numbers every ``DocumentOpened`` crossing from a session.
 public final class AuditPlugin: GlobalPlugin {
-    public let id: PluginId = "audit"
+    public let id: PluginID = "audit"
     private let counter = Mutex(0)
     public init() {}
     /// Documents audited so far.
@@ -56,7 +56,7 @@ public final class EditorState: Sendable {
 /// A session plugin: opens its document (announcing it to the global scope), follows the
 /// theme, and answers word counts.
 public struct EditorPlugin: SessionPlugin {
-    public let id: PluginId = "editor"
+    public let id: PluginID = "editor"
     public init() {}
 
     public func register(_ registry: ServiceRegistry, context: SessionPluginContext) throws {

@@ -51,7 +51,7 @@ struct ForgedSessionCrashed: WireEvent {
 /// or attack. Each fault is plugin code run inside the confined worker, exactly as a hostile
 /// plugin would run it.
 public struct FaultPlugin: SessionPlugin {
-    public let id: PluginId = "fault"
+    public let id: PluginID = "fault"
     public init() {}
 
     /// The faults this plugin knows.

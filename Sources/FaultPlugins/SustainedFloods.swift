@@ -62,7 +62,7 @@ public struct FloodReport: WireRequest, Equatable {
 ///   byte limit is 64 MiB/s).
 /// - `logs`: log records of 500 bytes at 450/s (the defaults: 500 records/s, 256 KiB/s).
 public struct FloodPlugin: SessionPlugin {
-    public let id: PluginId = "flood"
+    public let id: PluginID = "flood"
     public init() {}
 
     /// The sustained floods this plugin knows.

@@ -48,7 +48,7 @@ public final class ScopeServer: SessionResponder {
     public var pluginIDs: [String] { catalog.pluginIDs.map(\.rawValue) }
 
     /// The plugins attached now (empty before the start and after the dispose).
-    public var attachedPlugins: Set<PluginId> {
+    public var attachedPlugins: Set<PluginID> {
         get async {
             guard let scope = running?.0 else { return [] }
             return await scope.attachedPlugins
@@ -68,7 +68,7 @@ public final class ScopeServer: SessionResponder {
         let unknownReferences = welcome.unknownReferences.flatMap(UnknownReferencePolicy.init(name:)) ?? .throwError
         let scope = try await SessionScope(
             id: id, catalog: catalog, settings: settings, globalBus: globalBus,
-            globalPlugins: Set(welcome.globalPlugins.map { PluginId($0) }), contextValues: contextFactory(id),
+            globalPlugins: Set(welcome.globalPlugins.map { PluginID($0) }), contextValues: contextFactory(id),
             unknownReferences: unknownReferences, logger: logger)
         phase.withLock { $0 = .running(scope, WireRegistry(bus: scope.bus)) }
         return Ready(enabledPlugins: await scope.enabledPlugins.map(\.rawValue).sorted(),
@@ -106,7 +106,7 @@ public final class ScopeServer: SessionResponder {
         }
         do {
             let settings = try update.settings.decode(RuntimeSettings.self)
-            let report = try await scope.reconcile(to: settings, globalPlugins: Set(update.globalPlugins.map { PluginId($0) }))
+            let report = try await scope.reconcile(to: settings, globalPlugins: Set(update.globalPlugins.map { PluginID($0) }))
             return SettingsResult(
                 id: update.id,
                 attached: report.attached.map(\.rawValue).sorted(),

@@ -68,7 +68,7 @@ struct Daemon {
         }
         let known = Set(description.sessionPlugins.pluginIDs)
         if !options.plugins.isEmpty {
-            for plugin in options.plugins where !known.contains(PluginId(plugin)) {
+            for plugin in options.plugins where !known.contains(PluginID(plugin)) {
                 throw ControlFailure.badArguments("unknown plugin '\(plugin)' (--plugin); this host's session plugins: \(known.map(\.rawValue).sorted().joined(separator: ", "))")
             }
             var chosen = settings ?? runtime.settings

@@ -5,7 +5,7 @@ enum CurrentUser: ContextKey { typealias Value = String }
 enum OpenDocument: ContextKey { typealias Value = Int }
 
 struct UserPlugin: SessionPlugin {
-    let id: PluginId = "user"
+    let id: PluginID = "user"
     let seen: Journal
     func attach(_ context: SessionPluginContext) async throws {
         seen.add(try context.values.require(CurrentUser.self))

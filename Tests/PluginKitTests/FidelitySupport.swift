@@ -45,12 +45,12 @@ final class RecordingService: StatefulPluginService {
 /// A session plugin that registers the given stateful services (one instance per session,
 /// built by `make`) and records its own lifecycle.
 struct ServiceOwner: SessionPlugin {
-    let id: PluginId
-    var dependencies: [PluginId] = []
+    let id: PluginID
+    var dependencies: [PluginID] = []
     var flags: PluginFlags = []
     let journal: Journal
-    var services: [ServiceId] = []
-    var make: @Sendable (ServiceId) -> RecordingService
+    var services: [ServiceID] = []
+    var make: @Sendable (ServiceID) -> RecordingService
     var failAttach = false
     var failDetach = false
     var onChanged: @Sendable () throws -> Void = {}
@@ -74,8 +74,8 @@ struct ServiceOwner: SessionPlugin {
 
 /// A global plugin whose every lifecycle step can be scripted.
 struct ScriptedGlobal: GlobalPlugin {
-    let id: PluginId
-    var dependencies: [PluginId] = []
+    let id: PluginID
+    var dependencies: [PluginID] = []
     var flags: PluginFlags = []
     var register: @Sendable (ServiceRegistry) throws -> Void = { _ in }
     var attach: @Sendable (GlobalPluginContext) async throws -> Void = { _ in }
@@ -92,8 +92,8 @@ struct ScriptedGlobal: GlobalPlugin {
 
 /// A session plugin whose every lifecycle step can be scripted.
 struct ScriptedSession: SessionPlugin {
-    let id: PluginId
-    var dependencies: [PluginId] = []
+    let id: PluginID
+    var dependencies: [PluginID] = []
     var flags: PluginFlags = []
     var register: @Sendable (ServiceRegistry, SessionPluginContext) throws -> Void = { _, _ in }
     var attach: @Sendable (SessionPluginContext) async throws -> Void = { _ in }

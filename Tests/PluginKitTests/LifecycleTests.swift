@@ -135,7 +135,7 @@ final class FailedAttachTests: XCTestCase {
 
     func testStatefulService_isAttachedWithItsPluginAndDetachedBeforeIt() async throws {
         struct Owner: GlobalPlugin {
-            let id: PluginId = "owner"
+            let id: PluginID = "owner"
             let service: StatefulService
             func register(_ registry: ServiceRegistry, context: GlobalPluginContext) throws {
                 try registry.registerSingleton("stateful", plugin: id, service)

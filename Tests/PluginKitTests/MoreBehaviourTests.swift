@@ -4,10 +4,10 @@ import XCTest
 
 final class IdentifierTests: XCTestCase {
     func testIds_areTypedCodableAsStringsAndOrdered() throws {
-        let id: PluginId = "b"
+        let id: PluginID = "b"
         XCTAssertEqual(String(decoding: try JSONEncoder().encode(id), as: UTF8.self), "\"b\"")
-        XCTAssertEqual(try JSONDecoder().decode(ServiceId.self, from: Data("\"x.y\"".utf8)), "x.y")
-        XCTAssertLessThan(PluginId("a"), PluginId("b"))
+        XCTAssertEqual(try JSONDecoder().decode(ServiceID.self, from: Data("\"x.y\"".utf8)), "x.y")
+        XCTAssertLessThan(PluginID("a"), PluginID("b"))
         XCTAssertEqual(SessionID("s").description, "s")
     }
 

@@ -8,7 +8,7 @@ import XCTest
 struct Greeting: WireEvent { var text: String }
 
 struct LogPlugin: GlobalPlugin {
-    let id: PluginId = "log"
+    let id: PluginID = "log"
     func attach(_ context: GlobalPluginContext) async throws {
         context.on(Greeting.self, for: id) { envelope in
             envelope.payload.text += " (logged)"
@@ -17,7 +17,7 @@ struct LogPlugin: GlobalPlugin {
 }
 
 struct HelloPlugin: SessionPlugin {
-    let id: PluginId = "hello"
+    let id: PluginID = "hello"
     let replies: Journal
     func attach(_ context: SessionPluginContext) async throws {
         let reply = try await context.globalBus.emit(Greeting(text: "hello from \(context.sessionID)"))

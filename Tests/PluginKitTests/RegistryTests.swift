@@ -180,12 +180,12 @@ final class RegistryTests: XCTestCase {
 
     func testNamespace_buildsAndMatchesDescendants() {
         let panel = Namespace("panel")
-        XCTAssertEqual(panel("console"), ServiceId("panel.console"))
+        XCTAssertEqual(panel("console"), ServiceID("panel.console"))
         XCTAssertTrue(panel.contains("panel.console"))
         XCTAssertTrue(panel.contains("panel.console.tab"))
         XCTAssertFalse(panel.contains("panelist"))
         XCTAssertFalse(panel.contains("other.console"))
-        XCTAssertEqual(panel.child("side")("x"), ServiceId("panel.side.x"))
+        XCTAssertEqual(panel.child("side")("x"), ServiceID("panel.side.x"))
     }
 
     func testPriorityStops_andHelpers() {

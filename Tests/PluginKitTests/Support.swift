@@ -23,8 +23,8 @@ struct TestFailure: Error, CustomStringConvertible { var description: String }
 
 /// A configurable global plugin.
 struct GlobalProbe: GlobalPlugin {
-    let id: PluginId
-    var dependencies: [PluginId] = []
+    let id: PluginID
+    var dependencies: [PluginID] = []
     var flags: PluginFlags = []
     var journal = Journal()
     var failAttach = false
@@ -35,7 +35,7 @@ struct GlobalProbe: GlobalPlugin {
     func register(_ registry: ServiceRegistry, context: GlobalPluginContext) throws {
         journal.add("\(id).register")
         if failRegister { throw TestFailure(description: "\(id) register failed") }
-        try registry.registerSingleton(ServiceId("\(id).service"), plugin: id, "service of \(id)")
+        try registry.registerSingleton(ServiceID("\(id).service"), plugin: id, "service of \(id)")
     }
     func attach(_ context: GlobalPluginContext) async throws {
         journal.add("\(id).attach")
@@ -53,15 +53,15 @@ struct GlobalProbe: GlobalPlugin {
 
 /// A configurable session plugin.
 struct SessionProbe: SessionPlugin {
-    let id: PluginId
-    var dependencies: [PluginId] = []
+    let id: PluginID
+    var dependencies: [PluginID] = []
     var flags: PluginFlags = []
     var journal = Journal()
     var failAttachWhen: @Sendable (SessionPluginContext) -> Bool = { _ in false }
 
     func register(_ registry: ServiceRegistry, context: SessionPluginContext) throws {
         journal.add("\(context.sessionID).\(id).register")
-        try registry.registerLazySingleton(ServiceId("\(id).state"), plugin: id) { Counter() }
+        try registry.registerLazySingleton(ServiceID("\(id).state"), plugin: id) { Counter() }
     }
     func attach(_ context: SessionPluginContext) async throws {
         journal.add("\(context.sessionID).\(id).attach")
@@ -75,7 +75,7 @@ struct SessionProbe: SessionPlugin {
 }
 
 extension RuntimeSettings {
-    func enabling(_ id: PluginId, _ enabled: Bool, config: [String: ConfigValue] = [:]) -> RuntimeSettings {
+    func enabling(_ id: PluginID, _ enabled: Bool, config: [String: ConfigValue] = [:]) -> RuntimeSettings {
         var copy = self
         copy.plugins[id] = PluginConfig(enabled: enabled, config: config)
         return copy

@@ -91,7 +91,7 @@ final class WildcardFidelityTests: XCTestCase {
     // priority lands" and "... reverts a wrapper when the priority override is removed".
     func testUpdate_restampsAndRevertsPriorityOverridesOnTheLiveRegistry() async throws {
         let plugins = ["alpha": 100, "beta": 50].map { id, priority in
-            ScriptedGlobal(id: PluginId(id), register: { try $0.registerSingleton("agent.model", plugin: PluginId(id), priority: Priority(priority), ConfiguredService()) })
+            ScriptedGlobal(id: PluginID(id), register: { try $0.registerSingleton("agent.model", plugin: PluginID(id), priority: Priority(priority), ConfiguredService()) })
         }
         let runtime = try await PluginRuntime(globalPlugins: plugins)
         XCTAssertEqual(runtime.globalRegistry.resolveRaw("agent.model")?.pluginId, "alpha")

@@ -24,7 +24,7 @@ struct BenchGlobalTrip: WireRequest {
 
 /// The session plugin the benchmark's workers run.
 struct BenchSessionPlugin: SessionPlugin {
-    let id: PluginId = "bench"
+    let id: PluginID = "bench"
     func attach(_ context: SessionPluginContext) async throws {
         context.on(BenchEvent.self, for: id) { envelope in envelope.payload.sequence += 1 }
         context.onRequest(BenchPing.self, for: id) { $0.sequence }
@@ -37,7 +37,7 @@ struct BenchSessionPlugin: SessionPlugin {
 
 /// The global plugin: answers the workers' global emits and the flood plugin's requests.
 struct BenchGlobalPlugin: GlobalPlugin {
-    let id: PluginId = "bench-global"
+    let id: PluginID = "bench-global"
     func attach(_ context: GlobalPluginContext) async throws {
         context.on(BenchEvent.self, for: id) { envelope in envelope.payload.sequence += 1 }
         context.onRequest(FloodRequest.self, for: id) { $0.index }

@@ -18,16 +18,24 @@ extension StringIdentifier {
 }
 
 /// A plugin's id.
-public struct PluginId: StringIdentifier {
+public struct PluginID: StringIdentifier {
     public let rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
 }
 
 /// A service slot's id; may be namespaced (`panel.console`).
-public struct ServiceId: StringIdentifier {
+public struct ServiceID: StringIdentifier {
     public let rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
 }
+
+/// The earlier spelling of ``PluginID``.
+@available(*, deprecated, renamed: "PluginID")
+public typealias PluginId = PluginID
+
+/// The earlier spelling of ``ServiceID``.
+@available(*, deprecated, renamed: "ServiceID")
+public typealias ServiceId = ServiceID
 
 /// A session's id, stable for the session's life (and across worker restarts).
 ///
@@ -131,11 +139,11 @@ public struct Namespace: Hashable, Sendable {
     public init(_ path: String) { self.path = path }
 
     /// The id `path.name`.
-    public func callAsFunction(_ name: String) -> ServiceId { ServiceId("\(path).\(name)") }
+    public func callAsFunction(_ name: String) -> ServiceID { ServiceID("\(path).\(name)") }
 
     /// A nested namespace `path.name`.
     public func child(_ name: String) -> Namespace { Namespace("\(path).\(name)") }
 
     /// Whether `id` is a child or any descendant of this namespace.
-    public func contains(_ id: ServiceId) -> Bool { id.rawValue.hasPrefix(path + ".") }
+    public func contains(_ id: ServiceID) -> Bool { id.rawValue.hasPrefix(path + ".") }
 }

@@ -35,13 +35,13 @@ public struct WireInterface: Sendable {
         public var summary: String
 
         /// An event of type `E`, handled by `plugins` in `scope`.
-        public static func event<E: WireEvent>(_ type: E.Type, scope: Scope = .session, handledBy plugins: [PluginId], _ summary: String = "") -> Entry {
+        public static func event<E: WireEvent>(_ type: E.Type, scope: Scope = .session, handledBy plugins: [PluginID], _ summary: String = "") -> Entry {
             Entry(kind: .event, name: E.wireName, scope: scope, plugins: plugins.map(\.rawValue), fields: WireSchema.fields(of: type),
                   response: nil, summary: summary)
         }
 
         /// A request of type `R`, answered by `plugins` in `scope`.
-        public static func request<R: WireRequest>(_ type: R.Type, scope: Scope = .session, answeredBy plugins: [PluginId], _ summary: String = "") -> Entry {
+        public static func request<R: WireRequest>(_ type: R.Type, scope: Scope = .session, answeredBy plugins: [PluginID], _ summary: String = "") -> Entry {
             Entry(kind: .request, name: R.wireName, scope: scope, plugins: plugins.map(\.rawValue), fields: WireSchema.fields(of: type),
                   response: WireSchema.describe(R.Response.self), summary: summary)
         }

@@ -38,11 +38,11 @@ public final class SessionPluginContext: PluginContext {
     }
 
     /// `plugin`'s configuration.
-    public func config(for plugin: PluginId) -> ConfigNode { ConfigNode(settings.plugins[plugin]?.config ?? [:]) }
+    public func config(for plugin: PluginID) -> ConfigNode { ConfigNode(settings.plugins[plugin]?.config ?? [:]) }
 
     /// Records `subscription` as `plugin`'s; it is cancelled after the plugin detaches.
     @discardableResult
-    public func track(_ subscription: Subscription, for plugin: PluginId) -> Subscription {
+    public func track(_ subscription: Subscription, for plugin: PluginID) -> Subscription {
         tracker.track(subscription, for: plugin)
     }
 
@@ -81,11 +81,11 @@ public final class GlobalPluginContext: PluginContext {
     }
 
     /// `plugin`'s configuration.
-    public func config(for plugin: PluginId) -> ConfigNode { ConfigNode(settings.plugins[plugin]?.config ?? [:]) }
+    public func config(for plugin: PluginID) -> ConfigNode { ConfigNode(settings.plugins[plugin]?.config ?? [:]) }
 
     /// Records `subscription` as `plugin`'s; it is cancelled after the plugin detaches.
     @discardableResult
-    public func track(_ subscription: Subscription, for plugin: PluginId) -> Subscription {
+    public func track(_ subscription: Subscription, for plugin: PluginID) -> Subscription {
         tracker.track(subscription, for: plugin)
     }
 
@@ -97,34 +97,34 @@ public protocol PluginContext: Sendable {
     var bus: EventBus { get }
     /// Records `subscription` as `plugin`'s; it is cancelled after the plugin detaches.
     @discardableResult
-    func track(_ subscription: Subscription, for plugin: PluginId) -> Subscription
+    func track(_ subscription: Subscription, for plugin: PluginID) -> Subscription
 }
 
 extension PluginContext {
     /// Subscribes on the scope's bus on behalf of `plugin`; cancelled after the plugin detaches.
     @discardableResult
-    public func on<E: Sendable>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+    public func on<E: Sendable>(_ type: E.Type, for plugin: PluginID, priority: Priority = .normal, identifier: String? = nil,
                                 _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
         track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
     }
 
     /// Subscribes to a wire event on the scope's bus on behalf of `plugin`; cancelled after the plugin detaches.
     @discardableResult
-    public func on<E: WireEvent>(_ type: E.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+    public func on<E: WireEvent>(_ type: E.Type, for plugin: PluginID, priority: Priority = .normal, identifier: String? = nil,
                                  _ handler: @escaping @Sendable (EventEnvelope<E>) async throws -> Void) -> Subscription {
         track(bus.on(type, priority: priority, identifier: identifier, handler), for: plugin)
     }
 
     /// Answers a wire request on the scope's bus on behalf of `plugin`.
     @discardableResult
-    public func onRequest<R: WireRequest>(_ type: R.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+    public func onRequest<R: WireRequest>(_ type: R.Type, for plugin: PluginID, priority: Priority = .normal, identifier: String? = nil,
                                           _ handler: @escaping @Sendable (R) async throws -> R.Response?) -> Subscription {
         track(bus.onRequest(type, priority: priority, identifier: identifier, handler), for: plugin)
     }
 
     /// Answers a wire request on the scope's bus on behalf of `plugin`, learning where each request came from.
     @discardableResult
-    public func onRequest<R: WireRequest>(_ type: R.Type, for plugin: PluginId, priority: Priority = .normal, identifier: String? = nil,
+    public func onRequest<R: WireRequest>(_ type: R.Type, for plugin: PluginID, priority: Priority = .normal, identifier: String? = nil,
                                           _ handler: @escaping @Sendable (R, RequestContext) async throws -> R.Response?) -> Subscription {
         track(bus.onRequest(type, priority: priority, identifier: identifier, handler), for: plugin)
     }

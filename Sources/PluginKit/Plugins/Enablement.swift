@@ -5,8 +5,8 @@
 /// enabled satisfy each other and stay on (a self-dependency included), as in plugin_kit.
 struct Enablement {
     struct Member {
-        let id: PluginId
-        let dependencies: [PluginId]
+        let id: PluginID
+        let dependencies: [PluginID]
         let flags: PluginFlags
     }
 
@@ -16,13 +16,13 @@ struct Enablement {
     }
 
     /// The members that settings enable, before the dependency cascade.
-    static func intended(_ members: [Member], settings: RuntimeSettings) -> Set<PluginId> {
+    static func intended(_ members: [Member], settings: RuntimeSettings) -> Set<PluginID> {
         Set(members.filter { isIntended(flags: $0.flags, config: settings.plugins[$0.id]) }.map(\.id))
     }
 
     /// Enabled ids after the cascade, and the problems found. `external` are ids enabled in an
     /// outer scope (global plugins, for a session) that satisfy dependencies.
-    static func decide(_ members: [Member], settings: RuntimeSettings, external: Set<PluginId>) -> (enabled: Set<PluginId>, problems: [ConfigurationProblem]) {
+    static func decide(_ members: [Member], settings: RuntimeSettings, external: Set<PluginID>) -> (enabled: Set<PluginID>, problems: [ConfigurationProblem]) {
         let byID = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var problems: [ConfigurationProblem] = cycles(byID).map { .cycle($0) }
         var enabled = intended(members, settings: settings)
@@ -48,11 +48,11 @@ struct Enablement {
     }
 
     /// Members in dependency order (dependencies first), ties by id; members of a cycle in id order.
-    static func order(_ ids: Set<PluginId>, members: [Member]) -> [PluginId] {
+    static func order(_ ids: Set<PluginID>, members: [Member]) -> [PluginID] {
         let byID = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        var result: [PluginId] = []
-        var visited: Set<PluginId> = []
-        func visit(_ id: PluginId, _ path: Set<PluginId>) {
+        var result: [PluginID] = []
+        var visited: Set<PluginID> = []
+        func visit(_ id: PluginID, _ path: Set<PluginID>) {
             guard ids.contains(id), !visited.contains(id), !path.contains(id) else { return }
             for dependency in byID[id]?.dependencies ?? [] { visit(dependency, path.union([id])) }
             guard !visited.contains(id) else { return }
@@ -64,9 +64,9 @@ struct Enablement {
     }
 
     /// Every dependency cycle among `members` (each once, starting at its smallest id).
-    static func cycles(_ members: [PluginId: Member]) -> [[PluginId]] {
-        var found: Set<[PluginId]> = []
-        func walk(_ id: PluginId, _ path: [PluginId]) {
+    static func cycles(_ members: [PluginID: Member]) -> [[PluginID]] {
+        var found: Set<[PluginID]> = []
+        func walk(_ id: PluginID, _ path: [PluginID]) {
             if let start = path.firstIndex(of: id) {
                 var cycle = Array(path[start...])
                 if let smallest = cycle.indices.min(by: { cycle[$0] < cycle[$1] }) {

@@ -17,7 +17,7 @@ public struct LifecycleError: Error, Sendable, CustomStringConvertible {
     /// The phase.
     public let phase: LifecyclePhase
     /// Each failing plugin with its error's description.
-    public let failures: [PluginId: String]
+    public let failures: [PluginID: String]
     /// The scope: `global` or a session id.
     public let scope: String
 
@@ -30,13 +30,13 @@ public struct LifecycleError: Error, Sendable, CustomStringConvertible {
 /// A problem with the plugin configuration found while deciding enablement.
 public enum ConfigurationProblem: Sendable, Hashable, CustomStringConvertible {
     /// `plugin` was turned off because `dependency` is off or unknown.
-    case dependencyDisabled(PluginId, dependency: PluginId)
+    case dependencyDisabled(PluginID, dependency: PluginID)
     /// A locked plugin's dependency is off; the plugin stays on.
-    case lockedDependencyMissing(PluginId, dependency: PluginId)
+    case lockedDependencyMissing(PluginID, dependency: PluginID)
     /// These plugins depend on each other in a cycle.
-    case cycle([PluginId])
+    case cycle([PluginID])
     /// A global plugin depends on a session plugin.
-    case globalDependsOnSession(PluginId, dependency: PluginId)
+    case globalDependsOnSession(PluginID, dependency: PluginID)
 
     public var description: String {
         switch self {
@@ -55,7 +55,7 @@ public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The runtime (or session) was disposed.
     case disposed
     /// Two plugins share an id (global and session plugins share one namespace).
-    case duplicatePlugin(PluginId)
+    case duplicatePlugin(PluginID)
     /// A live session (or one being created) already has this id.
     case duplicateSession(SessionID)
     /// A custom context type was asked for without a factory that builds it.

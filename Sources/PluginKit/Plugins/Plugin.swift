@@ -11,15 +11,15 @@ public struct PluginFlags: OptionSet, Sendable, Hashable {
 /// What every plugin declares.
 public protocol Plugin: Sendable {
     /// The plugin's id, unique in its scope.
-    var id: PluginId { get }
+    var id: PluginID { get }
     /// Plugins that must be enabled for this one to be; a session plugin may name global plugins.
-    var dependencies: [PluginId] { get }
+    var dependencies: [PluginID] { get }
     /// Locked / experimental.
     var flags: PluginFlags { get }
 }
 
 extension Plugin {
-    public var dependencies: [PluginId] { [] }
+    public var dependencies: [PluginID] { [] }
     public var flags: PluginFlags { [] }
 }
 
@@ -66,8 +66,8 @@ extension SessionPlugin {
 public struct SessionPluginCatalog: Sendable {
     /// One entry: the plugin's declaration and how to build it.
     public struct Entry: Sendable {
-        public let id: PluginId
-        public let dependencies: [PluginId]
+        public let id: PluginID
+        public let dependencies: [PluginID]
         public let flags: PluginFlags
         public let make: @Sendable () -> any SessionPlugin
     }
@@ -84,5 +84,5 @@ public struct SessionPluginCatalog: Sendable {
     }
 
     /// The ids offered.
-    public var pluginIDs: [PluginId] { entries.map(\.id) }
+    public var pluginIDs: [PluginID] { entries.map(\.id) }
 }

@@ -3,9 +3,9 @@ import Synchronization
 /// What the registry stamps onto a ``PluginService`` when it resolves it.
 public struct ServiceConfiguration: Sendable, Hashable {
     /// The plugin that registered the service.
-    public let pluginId: PluginId
+    public let pluginId: PluginID
     /// The slot it was registered in.
-    public let serviceId: ServiceId
+    public let serviceId: ServiceID
     /// Its effective configuration (plugin-specific override, else the wildcard's).
     public let config: ConfigNode
 }
@@ -40,12 +40,12 @@ public final class ServiceContext: Sendable {
     /// The scope's bus (the global bus, or the session's).
     public let bus: EventBus
     /// The owning plugin.
-    public let pluginId: PluginId
+    public let pluginId: PluginID
     /// The slot the service is registered in.
-    public let serviceId: ServiceId
+    public let serviceId: ServiceID
     private let subscriptions = Mutex<[Subscription]>([])
 
-    init(bus: EventBus, pluginId: PluginId, serviceId: ServiceId) {
+    init(bus: EventBus, pluginId: PluginID, serviceId: ServiceID) {
         self.bus = bus
         self.pluginId = pluginId
         self.serviceId = serviceId

@@ -1,19 +1,19 @@
 /// A registry operation that could not be carried out; names the slot and plugin concerned.
 public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No registration in the slot.
-    case notRegistered(ServiceId)
+    case notRegistered(ServiceID)
     /// Settings disable every registration in the slot.
-    case allDisabled(ServiceId, candidates: [PluginId])
+    case allDisabled(ServiceID, candidates: [PluginID])
     /// The winner is not of the requested type.
-    case typeMismatch(ServiceId, expected: String, actual: String)
+    case typeMismatch(ServiceID, expected: String, actual: String)
     /// A stateful service may not be a factory.
-    case statefulFactory(ServiceId, plugin: PluginId)
+    case statefulFactory(ServiceID, plugin: PluginID)
     /// The plugin's registration in this slot is an attached stateful service; it cannot be replaced.
-    case replacingAttachedService(ServiceId, plugin: PluginId)
+    case replacingAttachedService(ServiceID, plugin: PluginID)
     /// `resolveAfter` names a plugin that has no registration in the slot.
-    case noRegistration(ServiceId, plugin: PluginId)
+    case noRegistration(ServiceID, plugin: PluginID)
     /// `resolveAfter` found no enabled registration after the plugin's.
-    case nothingAfter(ServiceId, plugin: PluginId)
+    case nothingAfter(ServiceID, plugin: PluginID)
 
     public var description: String {
         switch self {

@@ -10,7 +10,7 @@
 ///   if non-empty, else the wildcard's config fills in (so wildcard config reaches whoever wins).
 struct ServiceOverrides: Sendable, Equatable {
     var specific: [ServiceKey: ServiceSettings] = [:]
-    var wildcards: [ServiceId: ServiceSettings] = [:]
+    var wildcards: [ServiceID: ServiceSettings] = [:]
 
     init() {}
 
@@ -26,12 +26,12 @@ struct ServiceOverrides: Sendable, Equatable {
     }
 
     /// The row that applies to `plugin`'s registration in `slot` before the wildcard merge.
-    func row(plugin: PluginId, slot: ServiceId, forwardedTo winner: PluginId?) -> ServiceSettings? {
+    func row(plugin: PluginID, slot: ServiceID, forwardedTo winner: PluginID?) -> ServiceSettings? {
         specific[ServiceKey(plugin: plugin, service: slot)] ?? (winner == plugin ? wildcards[slot] : nil)
     }
 
     /// The effective override of `plugin`'s registration in `slot`.
-    func effective(plugin: PluginId, slot: ServiceId, forwardedTo winner: PluginId?) -> ServiceSettings? {
+    func effective(plugin: PluginID, slot: ServiceID, forwardedTo winner: PluginID?) -> ServiceSettings? {
         let row = row(plugin: plugin, slot: slot, forwardedTo: winner)
         switch (row, wildcards[slot]) {
         case (nil, nil):
@@ -51,8 +51,8 @@ struct ServiceOverrides: Sendable, Equatable {
 /// A parsed service-override key.
 struct ServiceKey: Hashable, Sendable {
     /// nil for the wildcard `*`.
-    let plugin: PluginId?
-    let service: ServiceId
+    let plugin: PluginID?
+    let service: ServiceID
 
     init(parsing key: String) throws(SettingsError) {
         let parts = key.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
@@ -62,11 +62,11 @@ struct ServiceKey: Hashable, Sendable {
         guard !plugin.isEmpty else { throw .malformedServiceKey(key, reason: "the plugin id is empty") }
         guard !service.isEmpty else { throw .malformedServiceKey(key, reason: "the service id is empty") }
         guard !service.contains(":") else { throw .malformedServiceKey(key, reason: "the service id contains ':'") }
-        self.plugin = plugin == "*" ? nil : PluginId(plugin)
-        self.service = ServiceId(service)
+        self.plugin = plugin == "*" ? nil : PluginID(plugin)
+        self.service = ServiceID(service)
     }
 
-    init(plugin: PluginId?, service: ServiceId) {
+    init(plugin: PluginID?, service: ServiceID) {
         self.plugin = plugin
         self.service = service
     }

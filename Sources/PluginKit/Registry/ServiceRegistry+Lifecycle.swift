@@ -4,14 +4,14 @@ extension ServiceRegistry {
     struct StatefulService {
         let entry: Entry
         let isEnabled: Bool
-        var serviceId: ServiceId { entry.serviceId }
+        var serviceId: ServiceID { entry.serviceId }
         var isAttached: Bool { entry.isAttached }
         /// The instance (a lazy singleton is built here).
         var service: (any StatefulPluginService)? { entry.builtInstance() as? any StatefulPluginService }
     }
 
     /// The stateful services `plugin` registered, in registration order.
-    func statefulServices(of plugin: PluginId) -> [StatefulService] {
+    func statefulServices(of plugin: PluginID) -> [StatefulService] {
         state.withLock { state in
             state.slots.keys.flatMap { slot in
                 state.resolved(slot).filter { $0.entry.pluginId == plugin && $0.entry.isStateful }

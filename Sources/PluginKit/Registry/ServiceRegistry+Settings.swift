@@ -8,7 +8,7 @@ extension ServiceRegistry {
     }
 
     /// Whether `plugin` has a registration in `slot`.
-    func hasRegistration(plugin: PluginId, slot: ServiceId) -> Bool {
+    func hasRegistration(plugin: PluginID, slot: ServiceID) -> Bool {
         state.withLock { $0.slots[slot]?.contains { $0.pluginId == plugin } ?? false }
     }
 }

@@ -17,9 +17,9 @@ public struct RegistrationKind: Sendable, Hashable, CustomStringConvertible {
 /// A registration as the registry holds it, readable without building the service.
 public struct ServiceRegistration: Sendable {
     /// The registering plugin.
-    public let pluginId: PluginId
+    public let pluginId: PluginID
     /// The slot.
-    public let serviceId: ServiceId
+    public let serviceId: ServiceID
     /// How it builds its service.
     public let kind: RegistrationKind
     /// The priority it was registered with.
@@ -47,8 +47,8 @@ public struct ServiceRegistration: Sendable {
 /// ``applyOverrides(from:)`` for the rules).
 public final class ServiceRegistry: Sendable {
     final class Entry: Sendable {
-        let pluginId: PluginId
-        let serviceId: ServiceId
+        let pluginId: PluginID
+        let serviceId: ServiceID
         let kind: RegistrationKind
         let basePriority: Priority
         let sequence: UInt64
@@ -63,7 +63,7 @@ public final class ServiceRegistry: Sendable {
         }
         let mutable: Mutex<Mutable>
 
-        init(pluginId: PluginId, serviceId: ServiceId, kind: RegistrationKind, basePriority: Priority, sequence: UInt64,
+        init(pluginId: PluginID, serviceId: ServiceID, kind: RegistrationKind, basePriority: Priority, sequence: UInt64,
              capabilities: [any Capability], isStateful: Bool, make: @escaping @Sendable () -> any Sendable) {
             self.pluginId = pluginId
             self.serviceId = serviceId
@@ -98,13 +98,13 @@ public final class ServiceRegistry: Sendable {
     }
 
     struct State {
-        var slots: [ServiceId: [Entry]] = [:]
+        var slots: [ServiceID: [Entry]] = [:]
         var sequence: UInt64 = 0
         var overrides = ServiceOverrides()
         /// The plugin each wildcard's row is bound to (the slot's winner when it was materialised).
-        var forwards: [ServiceId: PluginId] = [:]
+        var forwards: [ServiceID: PluginID] = [:]
 
-        func resolved(_ slot: ServiceId) -> [Resolved] {
+        func resolved(_ slot: ServiceID) -> [Resolved] {
             let winner = forwards[slot]
             return (slots[slot] ?? [])
                 .map { Resolved(entry: $0, settings: overrides.effective(plugin: $0.pluginId, slot: slot, forwardedTo: winner)) }
@@ -120,7 +120,7 @@ public final class ServiceRegistry: Sendable {
     // MARK: Registering
 
     /// Registers an instance built now.
-    public func registerSingleton<S: Sendable>(_ id: ServiceId, plugin: PluginId, priority: Priority = .normal,
+    public func registerSingleton<S: Sendable>(_ id: ServiceID, plugin: PluginID, priority: Priority = .normal,
                                                capabilities: [any Capability] = [], _ instance: S) throws(RegistryError) {
         let entry = makeEntry(id, plugin: plugin, kind: .singleton, priority: priority, capabilities: capabilities,
                               stateful: instance is any StatefulPluginService) { instance }
@@ -129,7 +129,7 @@ public final class ServiceRegistry: Sendable {
     }
 
     /// Registers a service built on first resolve, then cached.
-    public func registerLazySingleton<S: Sendable>(_ id: ServiceId, plugin: PluginId, priority: Priority = .normal,
+    public func registerLazySingleton<S: Sendable>(_ id: ServiceID, plugin: PluginID, priority: Priority = .normal,
                                                    capabilities: [any Capability] = [],
                                                    _ make: @escaping @Sendable () -> S) throws(RegistryError) {
         try insert(makeEntry(id, plugin: plugin, kind: .lazySingleton, priority: priority, capabilities: capabilities,
@@ -137,7 +137,7 @@ public final class ServiceRegistry: Sendable {
     }
 
     /// Registers a service built anew on every resolve. A stateful service is rejected.
-    public func registerFactory<S: Sendable>(_ id: ServiceId, plugin: PluginId, priority: Priority = .normal,
+    public func registerFactory<S: Sendable>(_ id: ServiceID, plugin: PluginID, priority: Priority = .normal,
                                              capabilities: [any Capability] = [],
                                              _ make: @escaping @Sendable () -> S) throws(RegistryError) {
         if S.self is any StatefulPluginService.Type { throw .statefulFactory(id, plugin: plugin) }
@@ -145,7 +145,7 @@ public final class ServiceRegistry: Sendable {
                              stateful: false, make))
     }
 
-    private func makeEntry(_ id: ServiceId, plugin: PluginId, kind: RegistrationKind, priority: Priority,
+    private func makeEntry(_ id: ServiceID, plugin: PluginID, kind: RegistrationKind, priority: Priority,
                            capabilities: [any Capability], stateful: Bool,
                            _ make: @escaping @Sendable () -> any Sendable) -> Entry {
         let sequence = state.withLock { state -> UInt64 in
@@ -172,9 +172,9 @@ public final class ServiceRegistry: Sendable {
 
     /// Removes every registration of `plugin`; returns the slots it had.
     @discardableResult
-    public func unregisterAll(plugin: PluginId) -> [ServiceId] {
+    public func unregisterAll(plugin: PluginID) -> [ServiceID] {
         state.withLock { state in
-            var removed: [ServiceId] = []
+            var removed: [ServiceID] = []
             for (slot, list) in state.slots where list.contains(where: { $0.pluginId == plugin }) {
                 let rest = list.filter { $0.pluginId != plugin }
                 state.slots[slot] = rest.isEmpty ? nil : rest
@@ -220,7 +220,7 @@ public final class ServiceRegistry: Sendable {
     /// The winner of `id` as `S`.
     /// - Throws: ``RegistryError/notRegistered(_:)`` for an empty slot,
     ///   ``RegistryError/allDisabled(_:candidates:)`` when settings disable every registration.
-    public func resolve<S>(_ id: ServiceId, as type: S.Type = S.self) throws(RegistryError) -> S {
+    public func resolve<S>(_ id: ServiceID, as type: S.Type = S.self) throws(RegistryError) -> S {
         let list = state.withLock { $0.resolved(id) }
         guard !list.isEmpty else { throw .notRegistered(id) }
         guard let winner = list.first(where: \.isEnabled) else { throw .allDisabled(id, candidates: list.map(\.entry.pluginId)) }
@@ -228,14 +228,14 @@ public final class ServiceRegistry: Sendable {
     }
 
     /// The winner of `id`, or nil when the slot is empty or disabled.
-    public func maybeResolve<S>(_ id: ServiceId, as type: S.Type = S.self) -> S? {
+    public func maybeResolve<S>(_ id: ServiceID, as type: S.Type = S.self) -> S? {
         try? resolve(id, as: S.self)
     }
 
     /// The next enabled registration after `plugin`'s in `id` (layering).
     /// - Throws: ``RegistryError/noRegistration(_:plugin:)`` when `plugin` has no registration in
     ///   the slot, ``RegistryError/nothingAfter(_:plugin:)`` when no enabled registration follows it.
-    public func resolveAfter<S>(plugin: PluginId, serviceId id: ServiceId, as type: S.Type = S.self) throws(RegistryError) -> S {
+    public func resolveAfter<S>(plugin: PluginID, serviceId id: ServiceID, as type: S.Type = S.self) throws(RegistryError) -> S {
         let list = state.withLock { $0.resolved(id) }
         guard let index = list.firstIndex(where: { $0.entry.pluginId == plugin }) else { throw .noRegistration(id, plugin: plugin) }
         guard let next = list[(index + 1)...].first(where: \.isEnabled) else { throw .nothingAfter(id, plugin: plugin) }
@@ -243,22 +243,22 @@ public final class ServiceRegistry: Sendable {
     }
 
     /// The winning registration of `id`, without building anything.
-    public func resolveRaw(_ id: ServiceId) -> ServiceRegistration? {
+    public func resolveRaw(_ id: ServiceID) -> ServiceRegistration? {
         state.withLock { $0.resolved(id) }.first(where: \.isEnabled).map(Self.registration)
     }
 
     /// Every registration of `id`, in resolution order (disabled ones included).
-    public func registrations(_ id: ServiceId) -> [ServiceRegistration] {
+    public func registrations(_ id: ServiceID) -> [ServiceRegistration] {
         state.withLock { $0.resolved(id) }.map(Self.registration)
     }
 
     /// Every slot with at least one registration.
-    public var slots: [ServiceId] {
+    public var slots: [ServiceID] {
         state.withLock { $0.slots.filter { !$0.value.isEmpty }.keys.sorted() }
     }
 
     /// The slots `plugin` has registrations in.
-    public func slots(of plugin: PluginId) -> [ServiceId] {
+    public func slots(of plugin: PluginID) -> [ServiceID] {
         state.withLock { $0.slots.filter { $0.value.contains { $0.pluginId == plugin } }.keys.sorted() }
     }
 

@@ -41,7 +41,7 @@ public final class PluginRuntime: Sendable {
     let logger: Logger
     let vetting: SettingsVetting
     /// Every plugin id the runtime knows: global plugins and the session catalog.
-    let knownPlugins: Set<PluginId>
+    let knownPlugins: Set<PluginID>
     let state: Mutex<State>
 
     /// Creates the global scope: validates settings, decides enablement, registers, materialises
@@ -71,7 +71,7 @@ public final class PluginRuntime: Sendable {
         logger: Logger = Logger(label: "plugin-runtime", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws {
         try settings.validate()
-        var seen: Set<PluginId> = []
+        var seen: Set<PluginID> = []
         for id in globalPlugins.map(\.id) + sessionPlugins.pluginIDs {
             guard seen.insert(id).inserted else { throw RuntimeError.duplicatePlugin(id) }
         }
@@ -117,14 +117,14 @@ public final class PluginRuntime: Sendable {
     public var settings: RuntimeSettings { state.withLock { $0.settings } }
     /// Plugins the current settings enable, global and session alike: locked ones, explicit
     /// settings, else stable on and experimental off (intent, before the dependency cascade).
-    public var enabledPlugins: Set<PluginId> {
+    public var enabledPlugins: Set<PluginID> {
         let settings = self.settings
         let sessionPlugins = catalog.entries.filter { Enablement.isIntended(flags: $0.flags, config: settings.plugins[$0.id]) }
         return Enablement.intended(engine.enablementMembers, settings: settings).union(sessionPlugins.map(\.id))
     }
     /// Global plugins attached (truth, after the cascade and failures). Each session reports its
     /// own through ``PluginSession/attachedPlugins``.
-    public var attachedPlugins: Set<PluginId> { engine.attachedPlugins }
+    public var attachedPlugins: Set<PluginID> { engine.attachedPlugins }
     /// Problems found while deciding global enablement.
     public var configurationProblems: [ConfigurationProblem] { engine.problems }
 

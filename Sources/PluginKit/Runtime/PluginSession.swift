@@ -25,9 +25,9 @@ public final class PluginSession: Sendable {
     }
 
     /// Plugins the session's settings enable (intent, before the dependency cascade).
-    public var enabledPlugins: Set<PluginId> { get async { await handle.enabledPlugins() } }
+    public var enabledPlugins: Set<PluginID> { get async { await handle.enabledPlugins() } }
     /// Plugins attached (truth).
-    public var attachedPlugins: Set<PluginId> { get async { await handle.attachedPlugins() } }
+    public var attachedPlugins: Set<PluginID> { get async { await handle.attachedPlugins() } }
 
     /// Reconciles only this session to `settings` (rolled back on failure); it keeps them until
     /// the next runtime-wide update. Refused while another update runs.

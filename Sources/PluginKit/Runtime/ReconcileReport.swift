@@ -1,15 +1,15 @@
 /// What changed when a scope reconciled to new settings.
 public struct ReconcileReport: Sendable, Equatable {
     /// Plugins newly attached.
-    public var attached: Set<PluginId>
+    public var attached: Set<PluginID>
     /// Plugins detached.
-    public var detached: Set<PluginId>
+    public var detached: Set<PluginID>
     /// Plugins told about the new settings through `onPluginSettingsChanged`: every plugin
     /// attached after the update, whether or not its own configuration changed.
-    public var changed: Set<PluginId>
+    public var changed: Set<PluginID>
 
     /// Creates a report.
-    public init(attached: Set<PluginId> = [], detached: Set<PluginId> = [], changed: Set<PluginId> = []) {
+    public init(attached: Set<PluginID> = [], detached: Set<PluginID> = [], changed: Set<PluginID> = []) {
         self.attached = attached
         self.detached = detached
         self.changed = changed

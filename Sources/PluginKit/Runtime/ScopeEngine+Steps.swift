@@ -2,9 +2,9 @@
 /// instead of throwing, so one plugin's failure never stops the others.
 extension ScopeEngine {
     /// Registers `ids` in order; a plugin whose `register` throws has its partial registrations removed.
-    func register(_ ids: [PluginId]) -> (registered: [PluginId], failures: [PluginId: String]) {
-        var registered: [PluginId] = []
-        var failures: [PluginId: String] = [:]
+    func register(_ ids: [PluginID]) -> (registered: [PluginID], failures: [PluginID: String]) {
+        var registered: [PluginID] = []
+        var failures: [PluginID: String] = [:]
         for id in ids {
             guard let member = membersByID[id] else { continue }
             do {
@@ -21,7 +21,7 @@ extension ScopeEngine {
     /// Attaches the plugin's enabled stateful services, then the plugin itself. One service
     /// failing stops neither its peers nor the plugin; any failure rolls the whole plugin back
     /// (detached, subscriptions cancelled, services unregistered) and is returned.
-    func attachPlugin(_ id: PluginId) async -> String? {
+    func attachPlugin(_ id: PluginID) async -> String? {
         guard let member = membersByID[id] else { return nil }
         var steps: [String] = []
         for stateful in registry.statefulServices(of: id) where stateful.isEnabled {
@@ -43,7 +43,7 @@ extension ScopeEngine {
 
     /// Detaches the plugin, then its attached stateful services; cancels its subscriptions and
     /// unregisters its services whatever fails. Returns the failures.
-    func detachPlugin(_ id: PluginId) async -> String? {
+    func detachPlugin(_ id: PluginID) async -> String? {
         guard let member = membersByID[id] else { return nil }
         var steps: [String] = []
         do {
@@ -65,8 +65,8 @@ extension ScopeEngine {
 
     /// Detaches the stateful services of `ids` that settings now disable and attaches those they
     /// now enable. Returns the failures by plugin.
-    func syncServices(of ids: [PluginId]) async -> [PluginId: String] {
-        var failures: [PluginId: [String]] = [:]
+    func syncServices(of ids: [PluginID]) async -> [PluginID: String] {
+        var failures: [PluginID: [String]] = [:]
         for id in ids {
             for stateful in registry.statefulServices(of: id) where stateful.isAttached != stateful.isEnabled {
                 do {

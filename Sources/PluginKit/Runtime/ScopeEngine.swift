@@ -6,8 +6,8 @@ import Synchronization
 /// closures, so global and session scopes share it.
 final class ScopeEngine: Sendable {
     struct Member: Sendable {
-        let id: PluginId
-        let dependencies: [PluginId]
+        let id: PluginID
+        let dependencies: [PluginID]
         let flags: PluginFlags
         let register: @Sendable (ServiceRegistry) throws -> Void
         let attach: @Sendable () async throws -> Void
@@ -18,7 +18,7 @@ final class ScopeEngine: Sendable {
     /// The settings a scope runs on, and the outer scope's plugins that satisfy dependencies.
     struct Snapshot: Sendable {
         let settings: RuntimeSettings
-        let external: Set<PluginId>
+        let external: Set<PluginID>
     }
 
     private enum Phase {
@@ -30,7 +30,7 @@ final class ScopeEngine: Sendable {
 
     private struct State {
         var phase: Phase = .idle
-        var attached: Set<PluginId> = []
+        var attached: Set<PluginID> = []
         var problems: [ConfigurationProblem] = []
     }
 
@@ -39,7 +39,7 @@ final class ScopeEngine: Sendable {
     let bus: EventBus
     let tracker: SubscriptionTracker
     let members: [Member]
-    let membersByID: [PluginId: Member]
+    let membersByID: [PluginID: Member]
     let vetting: SettingsVetting
     let logger: Logger
     /// Hands the settings in force to the scope's context (plugins attaching read them there).
@@ -60,13 +60,13 @@ final class ScopeEngine: Sendable {
     }
 
     /// The plugins the current settings enable, before the dependency cascade (intent).
-    var enabledPlugins: Set<PluginId> {
+    var enabledPlugins: Set<PluginID> {
         guard let settings = snapshot?.settings else { return [] }
         return Enablement.intended(enablementMembers, settings: settings)
     }
 
     /// The plugins attached (truth).
-    var attachedPlugins: Set<PluginId> { state.withLock { $0.attached } }
+    var attachedPlugins: Set<PluginID> { state.withLock { $0.attached } }
     /// Problems found while deciding enablement.
     var problems: [ConfigurationProblem] { state.withLock { $0.problems } }
 
@@ -97,7 +97,7 @@ final class ScopeEngine: Sendable {
     /// A `register` failure aborts the pass: every registration is rolled back, the bus is
     /// disposed and the aggregated error thrown. A plugin that fails to attach is rolled back on
     /// its own; the aggregated attach failures are returned (nil when every plugin attached).
-    func start(settings: RuntimeSettings, external: Set<PluginId>, entryPoint: String) async throws -> LifecycleError? {
+    func start(settings: RuntimeSettings, external: Set<PluginID>, entryPoint: String) async throws -> LifecycleError? {
         let overrides = try ServiceOverrides(parsing: settings)
         let (enabled, problems) = Enablement.decide(enablementMembers, settings: settings, external: external)
         report(problems)
@@ -116,8 +116,8 @@ final class ScopeEngine: Sendable {
             abandon()
             throw error
         }
-        var attached: [PluginId] = []
-        var failures: [PluginId: String] = [:]
+        var attached: [PluginID] = []
+        var failures: [PluginID: String] = [:]
         for id in registered {
             if let failure = await attachPlugin(id) { failures[id] = failure } else { attached.append(id) }
         }
@@ -135,7 +135,7 @@ final class ScopeEngine: Sendable {
     /// plugin about the new settings. On any failure every step is undone and the error thrown.
     /// If the scope is stopped meanwhile, what this pass attached is detached again and
     /// ``RuntimeError/disposed`` thrown.
-    func reconcile(to new: RuntimeSettings, external: Set<PluginId>, entryPoint: String) async throws -> ReconcileReport {
+    func reconcile(to new: RuntimeSettings, external: Set<PluginID>, entryPoint: String) async throws -> ReconcileReport {
         let overrides = try ServiceOverrides(parsing: new)
         let old: Snapshot = try state.withLock { state in
             switch state.phase {
@@ -198,11 +198,11 @@ final class ScopeEngine: Sendable {
 
     /// What one reconciliation did, so a failure can be undone.
     private struct Pass {
-        var detached: [PluginId] = []
-        var registered: [PluginId] = []
-        var attached: [PluginId] = []
-        var told: [PluginId] = []
-        var failures: [LifecyclePhase: [PluginId: String]] = [:]
+        var detached: [PluginID] = []
+        var registered: [PluginID] = []
+        var attached: [PluginID] = []
+        var told: [PluginID] = []
+        var failures: [LifecyclePhase: [PluginID: String]] = [:]
         var refusal: (any Error)?
 
         var isClean: Bool { failures.isEmpty && refusal == nil }
@@ -216,7 +216,7 @@ final class ScopeEngine: Sendable {
 
     /// Brings the scope back to `old`: survivors hear the old settings, what this pass attached
     /// goes, what it detached comes back, and services follow the old overrides.
-    private func undo(_ pass: Pass, from new: RuntimeSettings, back old: Snapshot, survivors: Set<PluginId>) async {
+    private func undo(_ pass: Pass, from new: RuntimeSettings, back old: Snapshot, survivors: Set<PluginID>) async {
         publish(old.settings)
         for id in pass.told.reversed() where survivors.contains(id) {
             try? await membersByID[id]?.settingsChanged(new.plugins[id], old.settings.plugins[id])
@@ -236,7 +236,7 @@ final class ScopeEngine: Sendable {
         finish(attached: back, problems: problems, snapshot: old)
     }
 
-    private func finish(attached: Set<PluginId>, problems: [ConfigurationProblem], snapshot: Snapshot) {
+    private func finish(attached: Set<PluginID>, problems: [ConfigurationProblem], snapshot: Snapshot) {
         state.withLock { state in
             if case .disposed = state.phase { return }
             state.attached = attached
@@ -250,13 +250,13 @@ final class ScopeEngine: Sendable {
     /// Detaches everything (reverse dependency order), cancels subscriptions, disposes the bus.
     /// Returns the aggregated detach failures; every plugin is detached regardless.
     func stop() async -> LifecycleError? {
-        let attached: Set<PluginId>? = state.withLock { state in
+        let attached: Set<PluginID>? = state.withLock { state in
             if case .disposed = state.phase { return nil }
             state.phase = .disposed
             return state.attached
         }
         guard let attached else { return nil }
-        var failures: [PluginId: String] = [:]
+        var failures: [PluginID: String] = [:]
         for id in order(attached).reversed() {
             if let failure = await detachPlugin(id) { failures[id] = failure }
         }
@@ -274,7 +274,7 @@ final class ScopeEngine: Sendable {
         bus.dispose()
     }
 
-    func order(_ ids: Set<PluginId>) -> [PluginId] {
+    func order(_ ids: Set<PluginID>) -> [PluginID] {
         Enablement.order(ids, members: enablementMembers)
     }
 

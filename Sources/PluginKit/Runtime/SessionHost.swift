@@ -12,7 +12,7 @@ public struct SessionLaunch: Sendable {
     /// The session plugins on offer.
     public let catalog: SessionPluginCatalog
     /// Global plugins attached now (session plugins may depend on them).
-    public let globalPlugins: Set<PluginId>
+    public let globalPlugins: Set<PluginID>
     /// Host-specific options, if the caller gave any; a host ignores options of a type it does not know.
     public let options: (any SessionOptions)?
     /// What the session's scope does with service overrides naming services its plugins did not register.
@@ -47,11 +47,11 @@ public protocol SessionHandle: Sendable {
     /// Reconciles the session's scope to `settings`, with `globalPlugins` the global plugins
     /// attached at this point of the update (session plugins' dependencies on global plugins are
     /// decided against it); on failure the session is back where it was.
-    func reconcile(to settings: RuntimeSettings, globalPlugins: Set<PluginId>) async throws -> ReconcileReport
+    func reconcile(to settings: RuntimeSettings, globalPlugins: Set<PluginID>) async throws -> ReconcileReport
     /// Plugins the session's settings enable (intent, before the dependency cascade).
-    func enabledPlugins() async -> Set<PluginId>
+    func enabledPlugins() async -> Set<PluginID>
     /// Plugins actually attached.
-    func attachedPlugins() async -> Set<PluginId>
+    func attachedPlugins() async -> Set<PluginID>
     /// Detaches the plugins and ends the session; detach failures are thrown after the cleanup.
     func dispose() async throws
 }
@@ -85,11 +85,11 @@ public struct InProcessSessionHandle: SessionHandle {
         try await scope.request(request, identifier: identifier)
     }
 
-    public func reconcile(to settings: RuntimeSettings, globalPlugins: Set<PluginId>) async throws -> ReconcileReport {
+    public func reconcile(to settings: RuntimeSettings, globalPlugins: Set<PluginID>) async throws -> ReconcileReport {
         try await scope.reconcile(to: settings, globalPlugins: globalPlugins)
     }
 
-    public func enabledPlugins() async -> Set<PluginId> { await scope.enabledPlugins }
-    public func attachedPlugins() async -> Set<PluginId> { await scope.attachedPlugins }
+    public func enabledPlugins() async -> Set<PluginID> { await scope.enabledPlugins }
+    public func attachedPlugins() async -> Set<PluginID> { await scope.attachedPlugins }
     public func dispose() async throws { try await scope.dispose() }
 }

@@ -33,7 +33,7 @@ public final class SessionScope: Sendable {
         catalog: SessionPluginCatalog,
         settings: RuntimeSettings,
         globalBus: any GlobalBusAccess,
-        globalPlugins: Set<PluginId> = [],
+        globalPlugins: Set<PluginID> = [],
         contextValues: ContextValues = ContextValues(),
         unknownReferences: UnknownReferencePolicy = .throwError,
         logger: Logger = Logger(label: "plugin-session", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -71,13 +71,13 @@ public final class SessionScope: Sendable {
     /// The session's registry.
     public var registry: ServiceRegistry { context.registry }
     /// Plugins the session's settings enable (intent, before the dependency cascade).
-    public var enabledPlugins: Set<PluginId> { get async { engine.enabledPlugins } }
+    public var enabledPlugins: Set<PluginID> { get async { engine.enabledPlugins } }
     /// Plugins actually attached.
-    public var attachedPlugins: Set<PluginId> { get async { engine.attachedPlugins } }
+    public var attachedPlugins: Set<PluginID> { get async { engine.attachedPlugins } }
     /// Problems found while deciding enablement.
     public var problems: [ConfigurationProblem] { engine.problems }
     /// The global plugins the session's dependencies are decided against.
-    public var globalPlugins: Set<PluginId> { engine.snapshot?.external ?? [] }
+    public var globalPlugins: Set<PluginID> { engine.snapshot?.external ?? [] }
 
     /// Emits into the session's bus from the host (origin ``EventOrigin/global``).
     public func emit<E: Sendable>(_ event: E, identifier: String? = nil) async throws -> EventEnvelope<E> {
@@ -95,7 +95,7 @@ public final class SessionScope: Sendable {
     ///   - settings: the settings to move to.
     ///   - globalPlugins: the global plugins attached now; nil keeps the set the session last
     ///     heard of.
-    public func reconcile(to settings: RuntimeSettings, globalPlugins: Set<PluginId>? = nil) async throws -> ReconcileReport {
+    public func reconcile(to settings: RuntimeSettings, globalPlugins: Set<PluginID>? = nil) async throws -> ReconcileReport {
         try settings.validate()
         return try await engine.reconcile(to: settings, external: globalPlugins ?? self.globalPlugins, entryPoint: "updateSessionSettings")
     }

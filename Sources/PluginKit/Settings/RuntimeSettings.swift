@@ -70,12 +70,12 @@ public struct ServiceSettings: Sendable, Hashable, Codable {
 /// or `*:serviceId`. Round-trips through JSON.
 public struct RuntimeSettings: Sendable, Hashable, Codable {
     /// Plugin settings.
-    public var plugins: [PluginId: PluginConfig]
+    public var plugins: [PluginID: PluginConfig]
     /// Service overrides, keyed `pluginId:serviceId` or `*:serviceId`.
     public var services: [String: ServiceSettings]
 
     /// Creates settings.
-    public init(plugins: [PluginId: PluginConfig] = [:], services: [String: ServiceSettings] = [:]) {
+    public init(plugins: [PluginID: PluginConfig] = [:], services: [String: ServiceSettings] = [:]) {
         self.plugins = plugins
         self.services = services
     }
@@ -89,7 +89,7 @@ public struct RuntimeSettings: Sendable, Hashable, Codable {
         try SettingsDocumentError.rejectUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let plugins = try container.decodeIfPresent([String: PluginConfig].self, forKey: .plugins) ?? [:]
-        self.plugins = Dictionary(uniqueKeysWithValues: plugins.map { (PluginId($0.key), $0.value) })
+        self.plugins = Dictionary(uniqueKeysWithValues: plugins.map { (PluginID($0.key), $0.value) })
         services = try container.decodeIfPresent([String: ServiceSettings].self, forKey: .services) ?? [:]
     }
 
@@ -110,7 +110,7 @@ public struct RuntimeSettings: Sendable, Hashable, Codable {
     }
 
     /// Whether `plugin` is explicitly configured.
-    public func config(for plugin: PluginId) -> PluginConfig? { plugins[plugin] }
+    public func config(for plugin: PluginID) -> PluginConfig? { plugins[plugin] }
 }
 
 /// A settings document that does not validate; names the bad key.

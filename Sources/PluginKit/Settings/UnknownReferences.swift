@@ -26,11 +26,11 @@ public struct UnknownReferencePolicy: Sendable, Hashable, CustomStringConvertibl
 /// One entry of a settings document that names something the runtime does not know.
 public enum UnknownReference: Sendable, Hashable, CustomStringConvertible {
     /// A `plugins` key that is no plugin's id.
-    case plugin(PluginId)
+    case plugin(PluginID)
     /// A `services` key whose plugin is no plugin's id.
-    case pinnedPlugin(key: String, plugin: PluginId)
+    case pinnedPlugin(key: String, plugin: PluginID)
     /// A `services` key naming a service its plugin did not register.
-    case pinnedService(key: String, plugin: PluginId, service: ServiceId)
+    case pinnedService(key: String, plugin: PluginID, service: ServiceID)
 
     public var description: String {
         switch self {
@@ -69,7 +69,7 @@ struct SettingsVetting: Sendable {
 
     /// Checks the plugin ids of the `plugins` map and of plugin-specific `services` keys against
     /// `known`; returns the settings without the entries the policy drops.
-    func vetPluginIDs(_ settings: RuntimeSettings, known: Set<PluginId>, entryPoint: String) throws(UnknownReferenceError) -> RuntimeSettings {
+    func vetPluginIDs(_ settings: RuntimeSettings, known: Set<PluginID>, entryPoint: String) throws(UnknownReferenceError) -> RuntimeSettings {
         var unknown: [UnknownReference] = []
         var vetted = settings
         for id in settings.plugins.keys.sorted() where !known.contains(id) {
@@ -87,7 +87,7 @@ struct SettingsVetting: Sendable {
 
     /// Checks that every plugin-specific override of a plugin in `scoped` names a service that
     /// plugin registered in `registry`; returns the overrides the policy keeps.
-    func vetServiceIDs(_ overrides: ServiceOverrides, scoped: Set<PluginId>, registry: ServiceRegistry,
+    func vetServiceIDs(_ overrides: ServiceOverrides, scoped: Set<PluginID>, registry: ServiceRegistry,
                        entryPoint: String) throws(UnknownReferenceError) -> ServiceOverrides {
         var unknown: [UnknownReference] = []
         var vetted = overrides

@@ -43,20 +43,20 @@ struct SandboxedSessionHandle: SessionHandle {
         return try answer.decode(R.Response.self)
     }
 
-    func reconcile(to settings: RuntimeSettings, globalPlugins: Set<PluginId>) async throws -> ReconcileReport {
+    func reconcile(to settings: RuntimeSettings, globalPlugins: Set<PluginID>) async throws -> ReconcileReport {
         let result = try await session.reconcile(settings: try RawJSON(encoding: settings), globalPlugins: globalPlugins.map(\.rawValue).sorted())
         return ReconcileReport(
-            attached: Set(result.attached.map { PluginId($0) }),
-            detached: Set(result.detached.map { PluginId($0) }),
-            changed: Set(result.changed.map { PluginId($0) }))
+            attached: Set(result.attached.map { PluginID($0) }),
+            detached: Set(result.detached.map { PluginID($0) }),
+            changed: Set(result.changed.map { PluginID($0) }))
     }
 
-    func enabledPlugins() async -> Set<PluginId> {
-        Set(session.summary.enabledPlugins.map { PluginId($0) })
+    func enabledPlugins() async -> Set<PluginID> {
+        Set(session.summary.enabledPlugins.map { PluginID($0) })
     }
 
-    func attachedPlugins() async -> Set<PluginId> {
-        Set(session.summary.attachedPlugins.map { PluginId($0) })
+    func attachedPlugins() async -> Set<PluginID> {
+        Set(session.summary.attachedPlugins.map { PluginID($0) })
     }
 
     func dispose() async throws {

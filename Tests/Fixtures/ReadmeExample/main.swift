@@ -6,7 +6,7 @@ struct Greeting: WireEvent { var text: String }          // Codable: it crosses 
 
 /// Global: trusted host code, runs in this process (the supervisor).
 struct LogPlugin: GlobalPlugin {
-    let id: PluginId = "log"
+    let id: PluginID = "log"
     func attach(_ context: GlobalPluginContext) async throws {
         context.on(Greeting.self, for: id) { envelope in
             envelope.payload.text += " (logged)"          // later handlers, and the emitter, see it
@@ -16,7 +16,7 @@ struct LogPlugin: GlobalPlugin {
 
 /// Session: untrusted, runs in its session's confined worker process.
 struct HelloPlugin: SessionPlugin {
-    let id: PluginId = "hello"
+    let id: PluginID = "hello"
     func attach(_ context: SessionPluginContext) async throws {
         let reply = try await context.globalBus.emit(Greeting(text: "hello from \(context.sessionID)"))
         context.logger.info("\(reply.payload.text)")     // reaches the host's logger

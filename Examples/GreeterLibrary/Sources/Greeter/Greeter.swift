@@ -26,7 +26,7 @@ public struct GreetingCount: WireRequest, Equatable {
 
 /// The library's one session plugin: greets, tells the host's global scope, and counts its greetings.
 struct GreeterPlugin: SessionPlugin {
-    let id: PluginId = "greeter"
+    let id: PluginID = "greeter"
 
     func attach(_ context: SessionPluginContext) async throws {
         let count = Mutex(0)
