@@ -109,6 +109,7 @@ struct AttackBench {
                 samples.append(now() - start)
             } catch {
                 failures += 1
+                if failures == 1 { Anomalies.shared.record("a bystander request failed: \(error)") }
                 if failures > 20 { break }
             }
         }
