@@ -35,7 +35,10 @@ enum TypeNames {
     static func name(of type: Any.Type) -> String {
         let key = ObjectIdentifier(type)
         if let name = cache.withLock({ $0[key] }) { return name }
-        let name = String(describing: type)
+        // `_typeName` is what `String(describing:)` prints for a type, without first asking the
+        // type for a dozen printing conformances: in a fresh worker each of those lookups scans
+        // every conformance record of the program, and they were most of a session's start.
+        let name = _typeName(type, qualified: false)
         cache.withLock { $0[key] = name }
         return name
     }
