@@ -47,6 +47,12 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let path = client.servePath
+        // Refused before any runtime, zygote or session is made.
+        if let pid = ControlServer.liveSupervisor(at: path) {
+            printError("a supervisor (pid \(pid)) is already serving on \(path); stop it, or give this one another --socket")
+            throw ExitStatus.failed
+        }
         let host = try SandboxHost.shared
         let logger = Logger(label: "sandboxctl")
         var initial = RuntimeSettings()
@@ -58,7 +64,6 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitStatus.failed
         }
         let daemon = try await Daemon.make(host, settings: initial, logger: logger)
-        let path = client.servePath
         let server: ControlServer
         do {
             server = try await daemon.host.openControlSocket(at: path)

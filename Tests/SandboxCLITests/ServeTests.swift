@@ -13,6 +13,7 @@ final class ServeTests: CLITestCase {
         let second = try run(["serve", "--socket", socket])
         XCTAssertEqual(second.status, 1, second.error)
         XCTAssertTrue(second.error.contains("a supervisor (pid \(first.processIdentifier)) is already serving on \(socket)"), second.error)
+        XCTAssertEqual(second.error.split(separator: "\n").count, 1, "the refused serve built a runtime first: \(second.error)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: socket), "the refused serve removed the live supervisor's socket")
         let listed = try ctl(["ls", "-q"])
         XCTAssertEqual(listed.output, "kept\n", listed.error)

@@ -109,8 +109,9 @@ public final class ControlServer: Sendable {
         if let inode, FileDescriptor.inode(at: path) == inode { unlink(path) }
     }
 
-    /// The pid of a supervisor answering at `path`, if one does.
-    static func liveSupervisor(at path: String) -> Int32? {
+    /// The pid of a supervisor answering at `path`, if one does: a host checks before it builds
+    /// a runtime it could not serve (opening the socket checks again).
+    public static func liveSupervisor(at path: String) -> Int32? {
         guard let socket = try? FileDescriptor.connectedUnixSocket(to: path) else { return nil }
         defer { socket.closeAfterUse() }
         return (try? socket.peerCredentials())?.pid
