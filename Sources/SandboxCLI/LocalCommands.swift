@@ -141,7 +141,7 @@ enum Completions {
     static func sessions() -> [String] {
         guard let client = try? ClientOptions.parse([]), case .success(let value) = send(client, "ls", ["live": .bool(false)]),
               let summaries = try? value.decode(as: [SessionSummary].self) else { return [] }
-        return summaries.map(\.id)
+        return summaries.map(\.id.rawValue)
     }
 
     /// The profile names the program finds.

@@ -82,8 +82,9 @@ struct ListCommand: ParsableCommand {
 func hasEnded(_ summary: SessionSummary) -> Bool { summary.state == "ended" || summary.state == "crashed" }
 
 func renderSessions(_ summaries: [SessionSummary], now: Date = Date()) -> String {
-    table(["ID", "PID", "STATE", "UPTIME", "RSS", "CPU", "IN", "OUT", "RESTARTS", "LAST CAUSE"], summaries.map { summary in
-        [summary.id, summary.pid.map(String.init) ?? "-", summary.state,
+    table(["ID", "PID", "STATE", "UPTIME", "RSS", "CPU", "IN", "OUT", "RESTARTS", "LAST CAUSE"], summaries.map { summary -> [String] in
+        let id: String = summary.id.rawValue
+        return [id, summary.pid.map(String.init) ?? "-", summary.state,
          hasEnded(summary) || summary.pid == nil ? "-" : HumanDuration.format(now.timeIntervalSince(summary.startedAt)),
          summary.residentBytes.map { "\($0 >> 20)M" } ?? "-", summary.cpuSeconds.map { String(format: "%.2fs", $0) } ?? "-",
          "\(summary.eventsIn)", "\(summary.eventsOut)", "\(summary.restarts)", summary.lastCause?.description ?? "-"]

@@ -16,7 +16,7 @@ struct DeathBench {
     func figures() async throws -> [Figure] {
         try await bench.withRuntime(spares: 0) { runtime, host in
             let watch = CrashWatch()
-            runtime.globalBus.on(SessionCrashed.self) { envelope in watch.saw(envelope.payload.sessionID) }
+            runtime.globalBus.on(SessionCrashed.self) { envelope in watch.saw(envelope.payload.sessionID.rawValue) }
             var figures: [Figure] = []
             for loaded in [false, true] {
                 if loaded { note("death: loaded (\(CPULoad.hogs) CPU hogs)") }

@@ -103,17 +103,17 @@ public struct ControlService: Sendable {
                 throw ControlFailure(code: "badSettings", message: "\(error)")
             }
         case "dispose":
-            let id = try summary(arguments).id
+            let id = try summary(arguments).id.rawValue
             return try JSONValue(encoding: try await hooks.dispose(id))
         case "kill":
-            let id = try summary(arguments).id
+            let id = try summary(arguments).id.rawValue
             do {
                 return try JSONValue(encoding: try await host.kill(SessionID(id)))
             } catch {
                 throw ControlFailure.unknownSession(id)
             }
         case "restart":
-            let id = try summary(arguments).id
+            let id = try summary(arguments).id.rawValue
             do {
                 try await host.restart(SessionID(id))
             } catch {
@@ -177,7 +177,7 @@ public struct ControlService: Sendable {
     }
 
     private func request(_ arguments: Arguments) async throws -> JSONValue {
-        let id = try summary(arguments).id
+        let id = try summary(arguments).id.rawValue
         do {
             let response = try await host.request(
                 to: SessionID(id), name: try arguments.string("name"), payload: try RawJSON(arguments.value("payload") ?? .object([:])),
@@ -235,7 +235,7 @@ public struct ControlService: Sendable {
     /// `tail` of those newer than `sinceSeconds`, then, with `follow`, new ones until the session ends.
     private func streamLogs(_ request: ControlRequest, reply: @escaping @Sendable (ControlReply) -> Bool) async throws {
         let arguments = Arguments(request.arguments)
-        let id = SessionID(try summary(arguments, includingEnded: true).id)
+        let id = try summary(arguments, includingEnded: true).id
         guard let log = host.log(of: id) else { throw ControlFailure.unknownSession(id.rawValue) }
         let follow = (arguments.bool("follow") ?? false) && host.summary(of: id).map { $0.state != "ended" && $0.state != "crashed" } == true
         let stream = follow ? log.follow() : nil
@@ -277,7 +277,7 @@ public struct ControlService: Sendable {
     /// Adds a DEGRADED line when the session's profile asks for cgroup limits that no cgroup
     /// enforces (the supervisor has no cgroup controller; memory is then watched by sampling).
     private func markingUnengagedResources(_ summary: SessionSummary) -> SessionSummary {
-        guard summary.resources == nil, summary.pid != nil, let resources = host.profile(of: SessionID(summary.id))?.resources,
+        guard summary.resources == nil, summary.pid != nil, let resources = host.profile(of: summary.id)?.resources,
               resources.memoryBytes != nil || resources.cpuPercent != nil || resources.cpuWeight != nil || resources.pids != nil
         else { return summary }
         var marked = summary

@@ -323,11 +323,11 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
         if finished { binding.runtime.withLock { $0 }?.removeSession(SessionID(change.sessionID)) }
         guard let bus = binding.bus.withLock({ $0 }) else { return }
         switch change {
-        case .started(let id, let pid): _ = try? await bus.emit(SessionStarted(sessionID: id, pid: pid), identifier: nil, origin: .global)
-        case .ended(let id, let cause): _ = try? await bus.emit(SessionEnded(sessionID: id, cause: cause), identifier: nil, origin: .global)
+        case .started(let id, let pid): _ = try? await bus.emit(SessionStarted(sessionID: SessionID(id), pid: pid), identifier: nil, origin: .global)
+        case .ended(let id, let cause): _ = try? await bus.emit(SessionEnded(sessionID: SessionID(id), cause: cause), identifier: nil, origin: .global)
         case .crashed(let id, let cause, let willRestart):
-            _ = try? await bus.emit(SessionCrashed(sessionID: id, cause: cause, willRestart: willRestart), identifier: nil, origin: .global)
-        case .restarted(let id, let attempt): _ = try? await bus.emit(SessionRestarted(sessionID: id, attempt: attempt), identifier: nil, origin: .global)
+            _ = try? await bus.emit(SessionCrashed(sessionID: SessionID(id), cause: cause, willRestart: willRestart), identifier: nil, origin: .global)
+        case .restarted(let id, let attempt): _ = try? await bus.emit(SessionRestarted(sessionID: SessionID(id), attempt: attempt), identifier: nil, origin: .global)
         }
     }
 }

@@ -3,7 +3,7 @@ import PluginKit
 /// Published on the global bus when a session's plugins are attached in its worker.
 public struct SessionStarted: WireEvent, Equatable {
     /// The session.
-    public var sessionID: String
+    public var sessionID: SessionID
     /// Its worker's pid.
     public var pid: Int32
 }
@@ -11,7 +11,7 @@ public struct SessionStarted: WireEvent, Equatable {
 /// Published on the global bus when a session ended as asked (disposed, killed, shutdown).
 public struct SessionEnded: WireEvent, Equatable {
     /// The session.
-    public var sessionID: String
+    public var sessionID: SessionID
     /// Why.
     public var cause: ExitCause
 }
@@ -19,7 +19,7 @@ public struct SessionEnded: WireEvent, Equatable {
 /// Published on the global bus when a session's worker crashed, with the classified cause.
 public struct SessionCrashed: WireEvent, Equatable {
     /// The session.
-    public var sessionID: String
+    public var sessionID: SessionID
     /// Why (signal, violated syscall, limit, breach, hang...).
     public var cause: ExitCause
     /// Whether the restart policy brings the session back.
@@ -29,7 +29,7 @@ public struct SessionCrashed: WireEvent, Equatable {
 /// Published on the global bus when a crashed session runs again in a new worker.
 public struct SessionRestarted: WireEvent, Equatable {
     /// The session.
-    public var sessionID: String
+    public var sessionID: SessionID
     /// Restart number within the policy's window.
     public var attempt: Int
 }

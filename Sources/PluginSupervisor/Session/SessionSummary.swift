@@ -1,9 +1,10 @@
 import Foundation
+import PluginKit
 
 /// What `sandboxctl ls` and `inspect` show of a session.
 public struct SessionSummary: Sendable, Codable, Equatable {
     /// The session's id.
-    public var id: String
+    public var id: SessionID
     /// Its current worker's pid, while one runs.
     public var pid: Int32?
     /// `starting`, `running`, `restarting (attempt N)`, `disposing`, `ended` or `crashed`.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import PluginKit
 import PluginSandbox
 import PluginWire
 import Synchronization
@@ -59,7 +60,7 @@ final class SupervisedSession: @unchecked Sendable {
         logger[metadataKey: "session"] = "\(id)"
         self.logger = logger
         self.published = Mutex(SessionSummary(
-            id: id, pid: nil, state: "starting", startedAt: Date(), residentBytes: nil, cpuSeconds: nil, eventsIn: 0, eventsOut: 0,
+            id: SessionID(id), pid: nil, state: "starting", startedAt: Date(), residentBytes: nil, cpuSeconds: nil, eventsIn: 0, eventsOut: 0,
             restarts: 0, lastCause: nil, profile: profile.name, restartPolicy: restartPolicy.description,
             enabledPlugins: [], attachedPlugins: [], sandboxLayers: [], resources: nil))
     }
