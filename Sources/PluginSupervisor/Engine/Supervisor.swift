@@ -157,16 +157,22 @@ final class Supervisor: Sendable {
         // A spare was greeted with the profile's own limits: a session with other limits starts cold.
         let spare = limits == nil ? spares.take(profile, libraries: libraries) : nil
         let loop = spare?.loop ?? nextLoop()
+        // One hop to the loop: the session is made there and, from a spare, welcomed at once.
         let session = await loop.submit { [self] in
-            SupervisedSession(id: id, profile: profile, restartPolicy: restartPolicy, settings: settings,
-                              globalPlugins: globalPlugins, unknownReferences: unknownReferences,
-                              limits: limits ?? configuration.limits(profile), loop: loop, supervisor: self, logger: configuration.logger,
-                              libraries: libraries)
+            let session = SupervisedSession(
+                id: id, profile: profile, restartPolicy: restartPolicy, settings: settings,
+                globalPlugins: globalPlugins, unknownReferences: unknownReferences,
+                limits: limits ?? configuration.limits(profile), loop: loop, supervisor: self, logger: configuration.logger,
+                libraries: libraries)
+            if let spare {
+                session.adopt(spare, isSpare: true)
+                hosted(on: loop).insert(session)
+            }
+            return session
         }
         let link: WorkerLink
         if let spare {
             link = spare
-            await loop.submit { session.adopt(spare, isSpare: true) }
         } else {
             do {
                 link = try await spawnWorker(profile: profile, limits: session.limits, libraries: libraries,
@@ -181,7 +187,6 @@ final class Supervisor: Sendable {
                 link.start()
             }
         }
-        if spare != nil { await loop.submit { [self] in hosted(on: loop).insert(session) } }
         let readiness = await link.awaitReady()
         if case .success = readiness {
             table.withLock { table in
