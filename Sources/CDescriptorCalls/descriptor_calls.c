@@ -135,7 +135,10 @@ ssize_t psd_receive_with_descriptors(int socket, void *buffer, size_t length, in
     }
     if (overflow) {
         for (int index = 0; index < taken; index++) close(fds[index]);
-        return -EMSGSIZE;
+        // Control data cut short although the buffer had room for `capacity` descriptors: the
+        // kernel could not install them here, because this process is at its open-file limit.
+        int atLimit = (message.msg_flags & MSG_CTRUNC) != 0 && (message.msg_flags & MSG_TRUNC) == 0 && taken < capacity;
+        return atLimit ? -EMFILE : -EMSGSIZE;
     }
     *count = taken;
     return received;

@@ -71,7 +71,8 @@ extension FileDescriptor {
 
     /// Receives one message and at most `capacity` passed descriptors (close-on-exec). A message
     /// that was cut short, or that carried more descriptors, throws `EMSGSIZE` with every received
-    /// descriptor already closed. A count of 0 is the end of the stream.
+    /// descriptor already closed; descriptors this process had no room for (its open-file limit)
+    /// throw `EMFILE`. A count of 0 is the end of the stream.
     package func receive(
         into buffer: UnsafeMutableRawBufferPointer,
         descriptorCapacity capacity: Int

@@ -77,7 +77,8 @@ ssize_t psd_read(int fd, void *buffer, size_t length);
 /// Sends one message with up to PS_MAX_PASSED_DESCRIPTORS descriptors attached, MSG_NOSIGNAL.
 ssize_t psd_send_with_descriptors(int socket, const void *buffer, size_t length, const int *fds, int count);
 /// Receives one message and up to `capacity` descriptors (close-on-exec). Sets *count. A truncated
-/// message or more descriptors than `capacity` closes every received descriptor and returns -EMSGSIZE.
+/// message or more descriptors than `capacity` closes every received descriptor and returns -EMSGSIZE;
+/// descriptors the kernel could not install (this process at its open-file limit) return -EMFILE.
 ssize_t psd_receive_with_descriptors(int socket, void *buffer, size_t length, int *fds, int capacity, int *count);
 
 /// Raises this process's open-file limit: the soft limit to the hard one, and (with privilege)
