@@ -26,6 +26,38 @@ final class SandboxedRuntimeTests: XCTestCase {
         }
     }
 
+    /// A host that has shut down holds no descriptor: hosts made and ended one after another (each
+    /// with sessions, spares and a zygote connection) leave the process's descriptor count where
+    /// it was.
+    static func descriptorTargets() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.compactMap(Int.init).sorted().map { fd in
+            "\(fd)→" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) ?? "?")
+        }
+    }
+
+    func testEndedHosts_leaveNoDescriptorBehind() async throws {
+        func count() -> Int { ProcessSample.openDescriptorCount(pid: getpid()) ?? 0 }
+        // The first host makes what a process keeps for good (the shared cgroup controller).
+        try await TestSandbox.withRuntime(configuration: try TestSandbox.configuration(spares: 1)) { runtime, _ in
+            _ = try await runtime.createSession(id: "first")
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let baseline = count()
+        for index in 0..<5 {
+            try await TestSandbox.withRuntime(configuration: try TestSandbox.configuration(spares: 1)) { runtime, _ in
+                _ = try await runtime.createSession(id: SessionID("host-\(index)"))
+            }
+        }
+        var after = count()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while after > baseline, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            after = count()
+        }
+        XCTAssertLessThanOrEqual(after, baseline, "five ended hosts left \(after - baseline) descriptors open: \(Self.descriptorTargets().suffix(after - baseline))")
+    }
+
     func testWarmSpare_isKeptAfterTheFirstSession_andTakenByTheNext() async throws {
         let configuration = try TestSandbox.configuration(spares: 1)
         try await TestSandbox.withRuntime(configuration: configuration) { runtime, host in

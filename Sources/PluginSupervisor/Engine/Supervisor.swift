@@ -464,7 +464,7 @@ final class Supervisor: Sendable {
         workInput.finish()
         await workHasDrained()
         for link in spares.drain() {
-            await link.loop.submit { link.kill(.supervisorShutdown) }
+            await link.loop.submit { link.terminate(.supervisorShutdown) }
         }
         lifecycleInput.finish()
         for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.finish() }

@@ -248,6 +248,12 @@ final class EventLoop: @unchecked Sendable {
             for item in work { item() }
             fireDueTimers()
         }
+        // Nothing is served any more: drop the handlers and timers, which may hold this loop's
+        // owner (a cycle that would keep the owner, this loop and their descriptors alive).
+        owned.registrations.removeAll()
+        owned.tokens.removeAll()
+        owned.timerActions.removeAll()
+        owned.timers = Heap()
         let waiters = finished.withLock { waiters -> [CheckedContinuation<Void, Never>] in
             defer { waiters = nil }
             return waiters ?? []

@@ -76,9 +76,15 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
     private let forgotten = Mutex<[ObjectIdentifier: SupervisedSession]>([:])
 
     /// The runtime and global bus this host serves, learned on the first `openSession`.
+    /// Held weakly: the runtime holds this host, and a host that held its runtime would keep
+    /// both, and every descriptor of the engine, alive after the runtime is let go.
     private final class Binding: Sendable {
-        let runtime = Mutex<PluginRuntime?>(nil)
-        let bus = Mutex<EventBus?>(nil)
+        struct Weak<Object: AnyObject & Sendable>: Sendable {
+            weak var object: Object?
+        }
+
+        let runtime = Mutex(Weak<PluginRuntime>())
+        let bus = Mutex(Weak<EventBus>())
     }
 
     /// Creates the host from `configuration`.
@@ -106,8 +112,8 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
 
     public func openSession(_ launch: SessionLaunch, global: EventBus, runtime: PluginRuntime) async throws -> any SessionHandle {
         router.bind(global)
-        binding.bus.withLock { $0 = global }
-        binding.runtime.withLock { $0 = runtime }
+        binding.bus.withLock { $0.object = global }
+        binding.runtime.withLock { $0.object = runtime }
         let options: SandboxSessionOptions
         switch launch.options {
         case nil: options = SandboxSessionOptions()
@@ -320,8 +326,8 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
         case .crashed(_, _, let willRestart): finished = !willRestart
         case .started, .restarted: finished = false
         }
-        if finished { binding.runtime.withLock { $0 }?.removeSession(SessionID(change.sessionID)) }
-        guard let bus = binding.bus.withLock({ $0 }) else { return }
+        if finished { binding.runtime.withLock { $0.object }?.removeSession(SessionID(change.sessionID)) }
+        guard let bus = binding.bus.withLock({ $0.object }) else { return }
         switch change {
         case .started(let id, let pid): _ = try? await bus.emit(SessionStarted(sessionID: SessionID(id), pid: pid), identifier: nil, origin: .global)
         case .ended(let id, let cause): _ = try? await bus.emit(SessionEnded(sessionID: SessionID(id), cause: cause), identifier: nil, origin: .global)

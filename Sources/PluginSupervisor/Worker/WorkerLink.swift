@@ -259,6 +259,15 @@ final class WorkerLink: @unchecked Sendable {
         transport.kill()
     }
 
+    /// Kills the worker and ends its link before returning (at shutdown, when the loop stops
+    /// next and would not report the exit): its descriptors and cgroup are released.
+    func terminate(_ cause: ExitCause) {
+        loop.assertInEventLoop()
+        guard machine.isAlive else { return }
+        _ = machine.record(cause)
+        transport.killAndWait()
+    }
+
     /// Asks the worker to detach its plugins and exit; kills it past `timeout`.
     func dispose(timeout: Duration) {
         loop.assertInEventLoop()

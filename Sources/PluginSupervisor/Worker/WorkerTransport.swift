@@ -51,6 +51,9 @@ protocol WorkerTransport: AnyObject {
     func setOutputPaused(_ paused: Bool)
     /// Kills the process (SIGKILL); its end arrives as ``WorkerTransportDelegate/transportExited(_:)``.
     func kill()
+    /// Kills the process and waits for its end, which is reported before this returns (the loop
+    /// is about to stop and would not report it).
+    func killAndWait()
     /// Releases everything after the end: descriptors, watches, the process handle.
     func close()
 }
@@ -58,6 +61,9 @@ protocol WorkerTransport: AnyObject {
 extension WorkerTransport {
     /// No plugin libraries.
     var libraries: [SealedPluginLibrary] { [] }
+
+    /// Kills the process; a transport whose end is reported synchronously needs no more.
+    func killAndWait() { kill() }
 }
 
 // MARK: - A real worker
@@ -130,6 +136,14 @@ final class ProcessTransport: WorkerTransport {
 
     func kill() {
         try? worker.process.signal(SIGKILL)
+    }
+
+    func killAndWait() {
+        guard !closed else { return }
+        kill()
+        // A killed process ends at once; its end is then read like any other.
+        _ = try? worker.process.waitForTermination()
+        processExited()
     }
 
     func close() {
