@@ -51,6 +51,9 @@ final class Supervisor: Sendable {
         var live: [String: SupervisedSession] = [:]
         var order: [String] = []
         var reserved: Set<String> = []
+        /// Sessions that ended between their worker's ready and their listing (a worker that dies
+        /// at once): never listed as live.
+        var endedBeforeListed: Set<ObjectIdentifier> = []
         var ended = Deque<SupervisedSession>()
         var shuttingDown = false
         var nextLoop = 0
@@ -170,6 +173,7 @@ final class Supervisor: Sendable {
             }
             return session
         }
+        defer { table.withLock { _ = $0.endedBeforeListed.remove(ObjectIdentifier(session)) } }
         let link: WorkerLink
         if let spare {
             link = spare
@@ -190,6 +194,12 @@ final class Supervisor: Sendable {
         let readiness = await link.awaitReady()
         if case .success = readiness {
             table.withLock { table in
+                guard table.endedBeforeListed.remove(ObjectIdentifier(session)) == nil else {
+                    // It started, then ended at once: remembered as ended, never listed as live.
+                    table.ended.append(session)
+                    while table.ended.count > Self.endedHistory { table.ended.removeFirst() }
+                    return
+                }
                 table.live[id] = session
                 table.order.append(id)
             }
@@ -296,7 +306,12 @@ final class Supervisor: Sendable {
     func sessionFinished(_ session: SupervisedSession, cause: ExitCause) {
         hosted(on: session.loop).remove(session)
         table.withLock { table in
-            guard table.live.removeValue(forKey: session.id) != nil else { return }
+            guard table.live[session.id] === session else {
+                // Still being opened: its opener must not list it (it ended after its ready).
+                if table.reserved.contains(session.id) { table.endedBeforeListed.insert(ObjectIdentifier(session)) }
+                return
+            }
+            table.live[session.id] = nil
             table.order.removeAll { $0 == session.id }
             table.ended.append(session)
             while table.ended.count > Self.endedHistory { table.ended.removeFirst() }

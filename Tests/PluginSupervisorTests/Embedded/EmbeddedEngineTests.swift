@@ -71,6 +71,24 @@ final class EmbeddedEngineTests: XCTestCase {
         try await supervisor.openSession(id: id, profile: profile, settings: settings, globalPlugins: [], restartPolicy: restart)
     }
 
+    func testWorkerThatDiesRightAfterItsReady_isRememberedAsEnded_neverListedAsLive() async throws {
+        // The worker's end is handled on the loop before the opener resumes from the ready.
+        let workers = Workers(hostile: { session in
+            guard session == "brief" else { return nil }
+            return { transport in transport.exit(.exited(3)) }
+        })
+        try await withEngine(workers: workers) { supervisor in
+            let kept = try await open(supervisor, "kept")
+            let brief = try await open(supervisor, "brief")
+            let cause = await brief.ended()
+            XCTAssertEqual(cause.kind, .exited, "\(cause)")
+            XCTAssertNil(supervisor.session("brief"), "an ended session is listed as live")
+            XCTAssertEqual(supervisor.sessions.map(\.id), [kept.id])
+            let results = await supervisor.broadcast(event: "Tick", payload: settings, identifier: nil, timeout: nil)
+            XCTAssertEqual(results.map(\.0), ["kept"], "a broadcast went to an ended session")
+        }
+    }
+
     func testBroadcast_reachesEverySession_whileAHostileOneIsEndedAlone() async throws {
         // The hostile worker answers every ping it never got: a pong flood.
         let workers = Workers(hostile: { session in
