@@ -6,7 +6,7 @@ import SystemPackage
 /// Turns the plugin libraries an operator names into sealed, verified copies, once per version of
 /// each file.
 ///
-/// ``seal(_:)`` opens the file, and when this version of it (same inode, size, modification and
+/// ``seal(_:)-(PluginLibraryReference)`` opens the file, and when this version of it (same inode, size, modification and
 /// change times) was not sealed before, copies it into a memfd in the kernel, seals the memfd,
 /// hashes the sealed bytes, and reads the fingerprint from the library's note, all without mapping
 /// anything. A pinned digest that differs, a file that is not a plugin library, or one built for

@@ -378,6 +378,6 @@ public struct SpawnOptions: Sendable {
     /// The restart policy.
     public var restart: RestartPolicy
     /// Plugin libraries whose session plugins join the session, in their command-line form
-    /// (`PATH` or `PATH@sha256:HEX`; see ``PluginLibraryReference/init(argument:)``).
+    /// (`PATH` or `PATH@sha256:HEX`; see `PluginLibraryReference.init(argument:)` in PluginSandbox).
     public var pluginLibraries: [String]
 }

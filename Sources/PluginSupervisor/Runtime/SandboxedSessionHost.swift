@@ -24,7 +24,7 @@ public struct SandboxSessionOptions: SessionOptions, Equatable {
     /// sealed copy the supervisor verified when the session was created; the supervisor never
     /// maps them.
     ///
-    /// `createSession` throws ``PluginLibraryError`` for a library that cannot be used (missing,
+    /// `createSession` throws `PluginLibraryError` (PluginSandbox) for a library that cannot be used (missing,
     /// not a plugin library, its digest not the pinned one, built for another release or
     /// toolchain) before any worker is spawned, and ``SessionError`` with code `startFailed` and
     /// cause ``ExitCause/Kind/pluginLoadFailed`` when the worker could not load it (its load-time
