@@ -120,6 +120,24 @@ final class Traffic: Sendable {
 
     func stop() { state.withLock { $0.stopped = true } }
 
+    /// Asks `bystander` to count words, question after question, until ``stop()``, recording
+    /// every wrong answer and failure.
+    func keepAsking(_ bystander: PluginSession) -> Task<Void, Never> {
+        Task {
+            var sequence = 0
+            while !stopped {
+                sequence += 1
+                let words = Array(repeating: "word", count: sequence % 7 + 1).joined(separator: " ")
+                do {
+                    let count = try await bystander.request(WordCountRequest(text: words))
+                    record(count == sequence % 7 + 1 ? nil : "question \(sequence) answered \(count)")
+                } catch {
+                    record("question \(sequence) failed: \(error)")
+                }
+            }
+        }
+    }
+
     func record(_ problem: String?) {
         state.withLock { state in
             state.answered += 1

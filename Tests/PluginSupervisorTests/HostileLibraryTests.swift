@@ -67,19 +67,7 @@ final class HostileLibraryTests: XCTestCase {
             let bystander = try await runtime.createSession(id: "bystander")
             let pid = try XCTUnwrap(host.summary(of: "bystander")?.pid)
             let traffic = Traffic()
-            let asking = Task {
-                var sequence = 0
-                while !traffic.stopped {
-                    sequence += 1
-                    let words = Array(repeating: "word", count: sequence % 7 + 1).joined(separator: " ")
-                    do {
-                        let count = try await bystander.request(WordCountRequest(text: words))
-                        traffic.record(count == sequence % 7 + 1 ? nil : "question \(sequence) answered \(count)")
-                    } catch {
-                        traffic.record("question \(sequence) failed: \(error)")
-                    }
-                }
-            }
+            let asking = traffic.keepAsking(bystander)
             let failure: SessionError
             do {
                 _ = try await runtime.createSession(id: "hostile", options: SandboxSessionOptions(pluginLibraries: [PluginLibraryReference(path: path)]))

@@ -66,19 +66,7 @@ final class IsolationTests: XCTestCase {
             let bystander = try await runtime.createSession(id: "bystander")
             let pid = try XCTUnwrap(host.summary(of: "bystander")?.pid)
             let traffic = Traffic()
-            let asking = Task {
-                var sequence = 0
-                while !traffic.stopped {
-                    sequence += 1
-                    let words = Array(repeating: "word", count: sequence % 7 + 1).joined(separator: " ")
-                    do {
-                        let count = try await bystander.request(WordCountRequest(text: words))
-                        traffic.record(count == sequence % 7 + 1 ? nil : "question \(sequence) answered \(count)")
-                    } catch {
-                        traffic.record("question \(sequence) failed: \(error)")
-                    }
-                }
-            }
+            let asking = traffic.keepAsking(bystander)
             var causes: [String] = []
             for index in 0..<attackers {
                 let flood = floods[index % floods.count]

@@ -64,9 +64,6 @@ struct Bench {
 
     /// Runs `body` with a runtime over sandboxed sessions of this benchmark's catalog, the
     /// bench global plugin attached; `adjust` changes the configuration (spares, limits).
-    ///
-    /// Like `Sandbox.withRuntime`, but a host service that does not stop after `shutdown` is
-    /// left behind (and noted as an anomaly) instead of hanging the benchmark.
     func withRuntime<Result: Sendable>(
         spares: Int = 0,
         _ adjust: (inout SandboxConfiguration) -> Void = { _ in },
@@ -75,31 +72,7 @@ struct Bench {
         var sandbox = self.sandbox
         sandbox.configuration.sparesPerProfile = spares
         adjust(&sandbox.configuration)
-        let host = try sandbox.makeHost()
-        let stopped = StopFlag()
-        Task {
-            await host.run()
-            stopped.set()
-        }
-        let outcome: Swift.Result<Result, any Error>
-        do {
-            let runtime = try await PluginRuntime(globalPlugins: [BenchGlobalPlugin()], sessionPlugins: sandbox.sessionPlugins, host: host)
-            do {
-                outcome = .success(try await body(runtime, host))
-            } catch {
-                outcome = .failure(error)
-            }
-            await runtime.dispose()
-        } catch {
-            outcome = .failure(error)
-        }
-        await host.shutdown()
-        let deadline = ContinuousClock.now + .seconds(3)
-        while !stopped.isSet && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
-        if !stopped.isSet {
-            Anomalies.shared.record("the host's service (SandboxedSessionHost.run) did not return within 3 s of shutdown (spares \(spares))")
-        }
-        return try outcome.get()
+        return try await sandbox.withRuntime(globalPlugins: [BenchGlobalPlugin()], body)
     }
 
     /// 10,000 sessions hold about 40,000 descriptors in the supervisor: raise the soft and hard
