@@ -8,42 +8,6 @@ import PluginWire
 import Synchronization
 @testable import PluginSupervisor
 
-/// Keeps every record a logger writes, for assertions on what the supervisor's log says.
-final class LogRecorder: Sendable {
-    struct Record: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-    }
-
-    private let records = Mutex<[Record]>([])
-
-    var all: [Record] { records.withLock { $0 } }
-
-    func logger(label: String) -> Logger {
-        Logger(label: label) { _ in Handler(recorder: self) }
-    }
-
-    struct Handler: LogHandler {
-        let recorder: LogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            var merged = metadata
-            for (key, value) in event.metadata ?? [:] { merged[key] = value }
-            let record = Record(level: event.level, message: "\(event.message)",
-                                metadata: merged.mapValues { "\($0)" })
-            recorder.records.withLock { $0.append(record) }
-        }
-    }
-}
-
 /// A worker in memory: the test plays the worker's side of a ``WorkerLink`` without a process or a
 /// socket (the way swift-nio-extras tests decoders through `EmbeddedChannel`). Frames the link
 /// sends are decoded into ``sent``; what the test delivers goes through the same checks as bytes
@@ -181,7 +145,7 @@ final class EmbeddedLink: @unchecked Sendable {
     let link: WorkerLink
     let transport: EmbeddedTransport
     let owner = RecordingOwner()
-    let log = LogRecorder()
+    let log = LogCapture()
     static let report = ConfinementReport(layers: [EngagedLayer(name: "seccomp", detail: "embedded")])
 
     init(assignment: SessionAssignment? = EmbeddedLink.assignment(), limits: WorkerLimits = WorkerLimits(),
@@ -192,7 +156,7 @@ final class EmbeddedLink: @unchecked Sendable {
         self.transport = transport
         self.link = WorkerLink(loop: loop, transport: transport, profile: SandboxProfile(name: "embedded"), limits: limits,
                                policy: policy, permissions: permissions, cgroup: nil, assignment: assignment,
-                               logger: log.logger(label: "embedded"))
+                               logger: Logger(label: "embedded") { [log] _ in log.handler() })
         link.owner = owner
     }
 
