@@ -195,6 +195,26 @@ final class ProfileTests: XCTestCase {
         }
     }
 
+    func testCatalog_readsTheFileForEverySession_soAnEditAppliesToTheNext() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let catalog = ProfileCatalog(directories: [directory], environment: [:], includesSystemDirectory: false)
+        var document = try defaultDocument()
+        document["name"] = "edited"
+        let path = directory + "/edited.json"
+        for cpuSeconds in [120, 240, 120] {
+            var rlimits = try XCTUnwrap(document["rlimits"] as? [String: Any])
+            rlimits["cpuSeconds"] = cpuSeconds
+            document["rlimits"] = rlimits
+            try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: path))
+            XCTAssertEqual(try catalog.profile(named: "edited").rlimits.cpuSeconds, UInt64(cpuSeconds),
+                           "a document decoded before is remembered by its bytes, never by its name")
+        }
+        try Data("{".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try catalog.profile(named: "edited"), "a broken edit is reported, not hidden by the last good one")
+    }
+
     func testShippedProfiles_resources_defaultStrictDebug() throws {
         let standard = try SandboxProfile.named("default")
         XCTAssertEqual(standard.resources, ResourcesSection(memoryBytes: 256 << 20, cpuPercent: 100, cpuWeight: 100,

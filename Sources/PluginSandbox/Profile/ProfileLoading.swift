@@ -1,5 +1,6 @@
 import CSeccomp
 import Foundation
+import Synchronization
 
 /// A profile that does not load: names the key path and the value at fault.
 public struct ProfileError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -48,7 +49,26 @@ extension SandboxProfile {
     }
 
     /// Parses and validates a profile document.
+    ///
+    /// A document decoded before is not parsed again: a host reads the profile file for every
+    /// session it opens (so an edit applies to the next session), and parsing and validating it
+    /// cost more supervisor CPU than the rest of the session's setup on the supervisor's side.
     public static func decode(_ data: Data) throws(ProfileError) -> SandboxProfile {
+        if let known = decoded.withLock({ $0[data] }) { return known }
+        let profile = try parse(data)
+        decoded.withLock { documents in
+            if documents.count >= decodedCapacity { documents.removeAll(keepingCapacity: true) }
+            documents[data] = profile
+        }
+        return profile
+    }
+
+    /// Profiles already decoded, by their document's bytes (valid ones only: an error is reported
+    /// again each time).
+    private static let decoded = Mutex<[Data: SandboxProfile]>([:])
+    private static let decodedCapacity = 64
+
+    private static func parse(_ data: Data) throws(ProfileError) -> SandboxProfile {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data)
