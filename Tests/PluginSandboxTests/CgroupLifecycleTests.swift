@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SystemPackage
 import XCTest
 @testable import PluginSandbox
@@ -47,6 +48,39 @@ final class CgroupLifecycleTests: XCTestCase {
             }
             XCTAssertNoThrow(try group.destroy(), "a second destroy does nothing")
         }
+    }
+
+    func testRetire_removesTheGroupInTheBackground_andShutdownWaitsForIt() throws {
+        guard geteuid() == 0 else { throw XCTSkip("making groups needs root here") }
+        let controller = try CgroupController(configuration: CgroupController.Configuration(name: "pstest-retire", poolSize: 1))
+        defer { try? controller.shutdown() }
+        let group = try controller.createWorkerGroup(name: "retired", limits: CgroupLimits(pids: 16))
+        let child = try CgroupProbeChild(join: group.joinDescriptors, "forks", "2")
+        XCTAssertEqual(try child.line(), "joined")
+        XCTAssertEqual(try child.expect("forked"), "2 errno 0")
+        let leftovers = try (0..<2).map { _ in try XCTUnwrap(Int32(try child.expect("child"))) }
+        child.kill()
+        XCTAssertEqual(child.wait(), .signaled(SIGKILL))
+        let failures = LockedList()
+
+        group.retire { failures.append("\($0)") }
+
+        XCTAssertThrowsError(try group.pidsCurrent(), "a retired group is read no more") { error in
+            XCTAssertEqual((error as? CgroupError)?.operation, .closed)
+        }
+        group.retire { failures.append("second: \($0)") }
+        XCTAssertNoThrow(try group.destroy(), "destroying a retired group does nothing")
+        // Removed by the controller's queue, before and without its shutdown.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while group.directories.contains(where: FileManager.default.fileExists(atPath:)), ContinuousClock.now < deadline {
+            usleep(10_000)
+        }
+        for directory in group.directories {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory), directory)
+        }
+        for pid in leftovers { XCTAssertTrue(CgroupProbeChild.hasEnded(pid), "leftover \(pid) still runs") }
+        try controller.shutdown()
+        XCTAssertEqual(failures.items, [])
     }
 
     func testStaleParent_ofADeadSupervisor_isRemovedAtStartWithWhatRunsInIt() throws {
@@ -187,4 +221,11 @@ final class CgroupLifecycleTests: XCTestCase {
             child.wait()
         }
     }
+}
+
+/// Strings appended from any thread.
+private final class LockedList: Sendable {
+    private let list = Mutex<[String]>([])
+    func append(_ item: String) { list.withLock { $0.append(item) } }
+    var items: [String] { list.withLock { $0 } }
 }

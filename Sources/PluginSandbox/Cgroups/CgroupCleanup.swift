@@ -21,7 +21,7 @@ enum CgroupCleanup {
             for directory in pending { try killTasks(in: directory) }
             var busy: [(String, Errno)] = []
             for directory in pending {
-                if let errno = CgroupFiles.removeDirectory(directory) {
+                if let errno = CgroupFiles.removeDirectory(directory), errno != .noSuchFileOrDirectory {
                     guard errno == .resourceBusy else { throw CgroupError(.removeGroup, path: directory, errno: errno) }
                     busy.append((directory, errno))
                 }

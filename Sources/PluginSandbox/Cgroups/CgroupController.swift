@@ -56,7 +56,8 @@ public final class CgroupController: Sendable {
     private let layout: CgroupLayout
     private let poolSize: Int
     private let state: Mutex<State>
-    private let refillQueue = DispatchQueue(label: "pluginsandbox.cgroup-pool", qos: .utility)
+    /// Refills the pool and removes retired groups, one job at a time, off the callers' threads.
+    private let housekeeping = DispatchQueue(label: "pluginsandbox.cgroup-housekeeping", qos: .utility)
 
     private struct Pool: Sendable {
         var slots: [CgroupSlot] = []
@@ -160,7 +161,8 @@ public final class CgroupController: Sendable {
         }
         defer { refillIfNeeded() }
         guard var slot = picked.slot else {
-            return WorkerCgroup(name: name, limits: limits, slot: try layout.makeGroup(named: picked.fresh, settings: settings), layout: layout)
+            return WorkerCgroup(name: name, limits: limits, slot: try layout.makeGroup(named: picked.fresh, settings: settings),
+                                layout: layout, housekeeping: housekeeping)
         }
         do {
             try layout.apply(settings, to: &slot)
@@ -169,7 +171,7 @@ public final class CgroupController: Sendable {
             try? CgroupCleanup.removeGroup(slot.directories)
             throw error
         }
-        return WorkerCgroup(name: name, limits: limits, slot: slot, layout: layout)
+        return WorkerCgroup(name: name, limits: limits, slot: slot, layout: layout, housekeeping: housekeeping)
     }
 
     /// The readings of the parent group: all workers together.
@@ -198,7 +200,7 @@ public final class CgroupController: Sendable {
             return (pool, aggregate)
         }
         guard let (pool, aggregate) = taken else { return }
-        refillQueue.sync {}
+        housekeeping.sync {}
         pool.slots.forEach { $0.closeDescriptors() }
         aggregate.close()
         var failure: CgroupError?
@@ -223,7 +225,7 @@ public final class CgroupController: Sendable {
             state = .running(pool, aggregate: aggregate)
             return true
         }
-        if start { refillQueue.async { [self] in refill() } }
+        if start { housekeeping.async { [self] in refill() } }
     }
 
     private func refill() {

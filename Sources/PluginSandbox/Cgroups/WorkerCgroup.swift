@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import SystemPackage
 
@@ -30,7 +31,8 @@ extension CgroupCounters {
 /// worker writes `0` to each of ``joinDescriptors`` as the first thing it does, while it still has
 /// a single thread (a v1 `tasks` file moves the writing thread only). After the worker has died
 /// and been reaped, read the figures that classify its end (``oomKills()``,
-/// ``memoryPeakBytes()``), then ``destroy()`` the group. Readings are one `pread` on a descriptor
+/// ``memoryPeakBytes()``), then ``destroy()`` the group (or ``retire(onFailure:)`` it, from a
+/// thread that must not wait for the kernel). Readings are one `pread` on a descriptor
 /// kept open and are safe from any thread. A group released without `destroy()` closes its
 /// descriptors; its directories stay until the controller's `shutdown()`.
 ///
@@ -54,14 +56,16 @@ public final class WorkerCgroup: Sendable {
     private let state: Mutex<State>
     private let plan: CgroupPlan
     private let settings: CgroupSettings
+    private let housekeeping: DispatchQueue?
 
-    init(name: String, limits: CgroupLimits, slot: CgroupSlot, layout: CgroupLayout) {
+    init(name: String, limits: CgroupLimits, slot: CgroupSlot, layout: CgroupLayout, housekeeping: DispatchQueue? = nil) {
         self.name = name
         self.limits = limits
         self.directories = slot.directories
         self.engaged = Set(layout.plan.served.keys)
         self.plan = layout.plan
         self.settings = slot.settings
+        self.housekeeping = housekeeping
         self.state = Mutex(.live(slot))
     }
 
@@ -144,6 +148,31 @@ public final class WorkerCgroup: Sendable {
             slot.closeDescriptors()
             state = .destroyed
         }
+    }
+
+    /// Like ``destroy()``, but the removal runs on the controller's background queue, and this
+    /// returns at once: for an event loop, which must not wait while the kernel empties the group
+    /// (a v1 memory group's `rmdir` can take milliseconds, and exiting tasks keep a group busy).
+    /// Readings fail from now on, as after `destroy()`. The controller's `shutdown()` waits for
+    /// every removal still queued. `onFailure` runs on that queue if the group could not be
+    /// removed. A second call, or one after `destroy()`, does nothing.
+    public func retire(onFailure: @escaping @Sendable (CgroupError) -> Void) {
+        let taken = state.withLock { state -> CgroupSlot? in
+            guard case .live(let slot) = state else { return nil }
+            state = .destroyed
+            return slot
+        }
+        guard let slot = taken else { return }
+        slot.closeDescriptors()
+        let directories = slot.directories
+        let remove: @Sendable () -> Void = {
+            do throws(CgroupError) {
+                try CgroupCleanup.removeGroup(directories)
+            } catch {
+                onFailure(error)
+            }
+        }
+        if let housekeeping { housekeeping.async(execute: remove) } else { remove() }
     }
 
     private var closedError: CgroupError {

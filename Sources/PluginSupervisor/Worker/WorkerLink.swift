@@ -335,9 +335,10 @@ final class WorkerLink: @unchecked Sendable {
         if let handshakeTimer { loop.cancelTimer(handshakeTimer) }
         if let disposeTimer { loop.cancelTimer(disposeTimer) }
         transport.close()
-        do {
-            try cgroup?.destroy()
-        } catch {
+        // Removing the group waits on the kernel (exiting tasks, a v1 memory group's teardown):
+        // off this loop, which serves other sessions meanwhile.
+        let logger = self.logger
+        cgroup?.retire { error in
             logger.warning("could not remove the worker's cgroup", metadata: ["error": "\(error)"])
         }
         callsFromWorker.removeAll()
