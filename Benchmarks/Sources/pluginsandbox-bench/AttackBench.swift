@@ -62,7 +62,7 @@ struct AttackBench {
             var bystander = try await runtime.createSession(id: "bystander")
             for index in 0..<500 { _ = try await bystander.request(BenchPing(sequence: index, text: BenchPlugins.text)) }
             var figures: [Figure] = []
-            for (number, attack) in attacks.enumerated() {
+            for (number, attack) in attacks.enumerated() where options.wantsRow(attack.channel) {
                 try await Task.sleep(for: .milliseconds(300))
                 let quiet = await measure(bystander, for: window)
                 let report = AttackReport()

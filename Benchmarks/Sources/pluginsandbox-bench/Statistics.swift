@@ -72,6 +72,8 @@ struct BenchOptions: Sendable {
     var markdown = false
     var quick = false
     var only: String?
+    /// Runs only the rows of a section whose name contains this text (the attack rows).
+    var rows: String?
 
     init(arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -81,9 +83,10 @@ struct BenchOptions: Sendable {
             case "--markdown": markdown = true
             case "--quick": quick = true
             case "--only": only = iterator.next()
+            case "--rows": rows = iterator.next()
             case "--help", "-h":
                 print("""
-                    usage: pluginsandbox-bench [--quick] [--json | --markdown] [--only SECTION]
+                    usage: pluginsandbox-bench [--quick] [--json | --markdown] [--only SECTION] [--rows TEXT]
                     sections: \(Bench.sections.joined(separator: ", "))
                     """)
                 exit(0)
@@ -96,5 +99,7 @@ struct BenchOptions: Sendable {
 
     /// Whether section `name` runs (`--only` matches part of its name).
     func wants(_ name: String) -> Bool { only.map { name.localizedCaseInsensitiveContains($0) } ?? true }
+    /// Whether row `name` of a section runs (`--rows` matches part of its name).
+    func wantsRow(_ name: String) -> Bool { rows.map { name.localizedCaseInsensitiveContains($0) } ?? true }
     func count(_ full: Int) -> Int { quick ? max(5, full / 10) : full }
 }
