@@ -146,4 +146,36 @@ final class CgroupLimitTests: XCTestCase {
             XCTAssertTrue(group.summary.contains("capped by the aggregate"), group.summary)
         }
     }
+
+    /// One profile for small and large machines: a worker gets the smaller of its quota and its
+    /// share of all online CPUs, read back from the kernel's file, and its summary says which won.
+    func testShareOfTheMachine_capsTheQuotaOnSmallMachinesOnly() throws {
+        try withController("pstest-cpushare") { controller in
+            let processors = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            let group = try controller.createWorkerGroup(name: "share", limits: CgroupLimits(cpuPercent: 100, cpuPercentOfMachine: 25))
+            defer { XCTAssertNoThrow(try group.destroy()) }
+            let expected = min(100, 25 * processors)
+            XCTAssertTrue(group.summary.contains("cpu \(expected)%"), group.summary)
+            if expected < 100 {
+                XCTAssertTrue(group.summary.contains("capped by cpuPercentOfMachine: 25% of \(processors) CPUs"), group.summary)
+            } else {
+                XCTAssertFalse(group.summary.contains("capped"), group.summary)
+            }
+            let v1 = group.directories.first { FileManager.default.fileExists(atPath: $0 + "/cpu.cfs_quota_us") }
+            let v2 = group.directories.first { FileManager.default.fileExists(atPath: $0 + "/cpu.max") }
+            if let v1 {
+                let quota = try String(contentsOfFile: v1 + "/cpu.cfs_quota_us", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                XCTAssertEqual(quota, String(expected * 1000), "the quota of each 100 ms period, in µs")
+            } else if let v2 {
+                let max = try String(contentsOfFile: v2 + "/cpu.max", encoding: .utf8)
+                XCTAssertTrue(max.hasPrefix("\(expected * 1000) "), max)
+            } else {
+                throw XCTSkip("the cpu controller is not engaged here: \(group.summary)")
+            }
+
+            let alone = try controller.createWorkerGroup(name: "share-only", limits: CgroupLimits(cpuPercentOfMachine: 50))
+            defer { XCTAssertNoThrow(try alone.destroy()) }
+            XCTAssertTrue(alone.summary.contains("cpu \(50 * processors)%"), "a share alone is a quota: \(alone.summary)")
+        }
+    }
 }

@@ -217,10 +217,10 @@ final class ProfileTests: XCTestCase {
 
     func testShippedProfiles_resources_defaultStrictDebug() throws {
         let standard = try SandboxProfile.named("default")
-        XCTAssertEqual(standard.resources, ResourcesSection(memoryBytes: 256 << 20, cpuPercent: 100, cpuWeight: 100,
+        XCTAssertEqual(standard.resources, ResourcesSection(memoryBytes: 256 << 20, cpuPercent: 100, cpuPercentOfMachine: 25, cpuWeight: 100,
                                                             cpuBudget: CPUBudget(seconds: 30, windowSeconds: 60), pids: 64))
         XCTAssertEqual(standard.supervision.memoryLimitBytes, 256 << 20, "the RSS fallback defaults to resources.memoryBytes")
-        XCTAssertEqual(standard.cgroupLimits, CgroupLimits(memoryBytes: 256 << 20, cpuPercent: 100, cpuWeight: 100, pids: 64))
+        XCTAssertEqual(standard.cgroupLimits, CgroupLimits(memoryBytes: 256 << 20, cpuPercent: 100, cpuPercentOfMachine: 25, cpuWeight: 100, pids: 64))
         let strict = try XCTUnwrap(try SandboxProfile.named("strict").resources)
         let resources = try XCTUnwrap(standard.resources)
         XCTAssertLessThan(try XCTUnwrap(strict.memoryBytes), try XCTUnwrap(resources.memoryBytes))
@@ -235,6 +235,8 @@ final class ProfileTests: XCTestCase {
             ("memoryBytes", 1000, "resources.memoryBytes", "1000", "at least"),
             ("cpuPercent", 0, "resources.cpuPercent", "0", "1 to 100000"),
             ("cpuWeight", 20_000, "resources.cpuWeight", "20000", "1 to 10000"),
+            ("cpuPercentOfMachine", 0, "resources.cpuPercentOfMachine", "0", "1 to 100"),
+            ("cpuPercentOfMachine", 101, "resources.cpuPercentOfMachine", "101", "1 to 100"),
             ("pids", 0, "resources.pids", "0", "must be positive"),
             ("pids", 2.5, "resources.pids", "2.5", "whole number"),
             ("cpuBudget", ["seconds": -1, "windowSeconds": 60], "resources.cpuBudget.seconds", "-1.0", "positive number"),

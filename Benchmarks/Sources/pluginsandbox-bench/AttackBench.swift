@@ -49,7 +49,7 @@ struct AttackBench {
             Attack(channel: "global bus: 256 KiB emits within the byte limit (≤ 48 MiB/s)",
                    mode: .sustained([SustainedFlood(kind: "largeEmits", seconds: seconds)])),
             Attack(channel: "output pipe: stdout flood", mode: .sustained([InjectFault(kind: "outputFlood", argument: 10_000_000)])),
-            Attack(channel: "CPU: 4 spinning threads (cgroup quota 100%)",
+            Attack(channel: "CPU: 4 spinning threads (quota: one CPU, at most 25% of the machine)",
                    mode: .sustained(Array(repeating: InjectFault(kind: "spinThread"), count: 4))),
             Attack(channel: "memory: burst past the limit (256 MiB)", mode: .untilEnded(kind: "memoryBurst", argument: 4096)),
         ]

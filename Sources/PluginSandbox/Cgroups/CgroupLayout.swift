@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// The counters of one group, each a control file kept open (nil: the resource is not engaged,
 /// or this kernel lacks the file).
 struct CgroupCounters: Sendable {
@@ -131,7 +134,11 @@ struct CgroupLayout: Sendable {
     }
 
     /// The settings of a worker asking for `limits`, or an error for a limit that cannot be engaged
-    /// when the limits do not allow degrading. The CPU quota is capped by the aggregate's.
+    /// when the limits do not allow degrading. The CPU quota is capped by the limits' share of the
+    /// machine and by the aggregate's.
+    /// Online CPUs now (at least 1): what a share of the machine is a share of.
+    static var onlineProcessors: Int { max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1) }
+
     func settings(for limits: CgroupLimits) throws(CgroupError) -> CgroupSettings {
         if !limits.allowDegraded {
             for resource in limits.requested where plan.served[resource] == nil {
@@ -143,6 +150,10 @@ struct CgroupLayout: Sendable {
             plan.served[resource] == nil ? nil : value
         }
         var cpu = engaged(.cpu, limits.cpuPercent).map { min(max($0, 1), 1_000_000) }
+        if let share = engaged(.cpu, limits.cpuPercentOfMachine) {
+            let machine = max(share, 1) * Self.onlineProcessors
+            cpu = min(cpu ?? machine, machine)
+        }
         if let cap = cpuCapPercent, let asked = cpu { cpu = min(asked, cap) }
         return CgroupSettings(memoryBytes: engaged(.memory, limits.memoryBytes), cpuPercent: cpu,
                               cpuWeight: engaged(.cpu, limits.cpuWeight).map { min(max($0, 1), 10_000) },

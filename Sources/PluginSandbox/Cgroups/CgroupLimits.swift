@@ -4,6 +4,9 @@ public struct CgroupLimits: Sendable, Equatable, Codable {
     public var memoryBytes: UInt64?
     /// CPU quota in percent of one CPU (100: one full CPU; 250: two and a half).
     public var cpuPercent: Int?
+    /// The most of the machine the group may use, in percent of all online CPUs together: the
+    /// quota is the smaller of this and ``cpuPercent``.
+    public var cpuPercentOfMachine: Int?
     /// CPU weight against other groups, 1 to 10000 (100 is the kernel's default).
     public var cpuWeight: Int?
     /// Most tasks (processes and threads) in the group.
@@ -13,9 +16,11 @@ public struct CgroupLimits: Sendable, Equatable, Codable {
     public var allowDegraded: Bool
 
     /// Creates limits.
-    public init(memoryBytes: UInt64? = nil, cpuPercent: Int? = nil, cpuWeight: Int? = nil, pids: Int? = nil, allowDegraded: Bool = false) {
+    public init(memoryBytes: UInt64? = nil, cpuPercent: Int? = nil, cpuPercentOfMachine: Int? = nil, cpuWeight: Int? = nil,
+                pids: Int? = nil, allowDegraded: Bool = false) {
         self.memoryBytes = memoryBytes
         self.cpuPercent = cpuPercent
+        self.cpuPercentOfMachine = cpuPercentOfMachine
         self.cpuWeight = cpuWeight
         self.pids = pids
         self.allowDegraded = allowDegraded
@@ -23,7 +28,8 @@ public struct CgroupLimits: Sendable, Equatable, Codable {
 
     /// The resources these limits ask the kernel to enforce.
     var requested: [CgroupResource] {
-        [memoryBytes.map { _ in CgroupResource.memory }, (cpuPercent ?? cpuWeight).map { _ in .cpu }, pids.map { _ in .pids }]
+        [memoryBytes.map { _ in CgroupResource.memory }, (cpuPercent ?? cpuPercentOfMachine ?? cpuWeight).map { _ in .cpu },
+         pids.map { _ in .pids }]
             .compactMap { $0 }
     }
 }
@@ -103,13 +109,14 @@ struct CgroupSettings: Sendable, Equatable {
     }
 
     /// `memory 256 MiB, cpu 100% weight 200, pids 64` for the engaged resources in `version`.
-    func describe(_ resources: [CgroupResource], askedCPU: Int?) -> String {
+    /// `capCause` says what lowered the quota below `askedCPU`.
+    func describe(_ resources: [CgroupResource], askedCPU: Int?, capCause: String = "the aggregate") -> String {
         resources.compactMap { resource in
             switch resource {
             case .memory: return "memory " + (memoryBytes.map(ByteCount.describe) ?? "no limit")
             case .cpu:
                 var text = "cpu " + (cpuPercent.map { "\($0)%" } ?? "no quota")
-                if let askedCPU, let cpuPercent, askedCPU > cpuPercent { text += " (asked \(askedCPU)%, capped by the aggregate)" }
+                if let askedCPU, let cpuPercent, askedCPU > cpuPercent { text += " (asked \(askedCPU)%, capped by \(capCause))" }
                 if let cpuWeight { text += " weight \(cpuWeight)" }
                 return text
             case .pids: return "pids " + (pids.map(String.init) ?? "no limit")

@@ -72,7 +72,7 @@ struct CgroupSetup {
             layout.unifiedSwapLimit = !v1 && CgroupFiles.exists(layout.parents[index] + "/memory.swap.max")
         }
 
-        let processors = max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1)
+        let processors = CgroupLayout.onlineProcessors
         let settings = CgroupSettings(memoryBytes: aggregate.memoryBytes,
                                       cpuPercent: aggregate.cpuPercentOfMachine.map { max($0, 1) * processors },
                                       cpuWeight: nil, pids: aggregate.pids.map { max($0, 1) })

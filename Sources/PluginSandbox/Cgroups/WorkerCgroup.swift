@@ -192,8 +192,12 @@ public final class WorkerCgroup: Sendable {
         for resource in [CgroupResource.memory, .cpu, .pids] {
             if let index = plan.served[resource] { byVersion[plan.hierarchies[index].version, default: []].append(resource) }
         }
+        var capCause = "the aggregate"
+        if let share = limits.cpuPercentOfMachine, let cpu = settings.cpuPercent, cpu == share * CgroupLayout.onlineProcessors {
+            capCause = "cpuPercentOfMachine: \(share)% of \(CgroupLayout.onlineProcessors) CPUs"
+        }
         var parts = [CgroupVersion.v1, .v2].compactMap { version in
-            byVersion[version].map { "\(version): " + settings.describe($0, askedCPU: limits.cpuPercent) }
+            byVersion[version].map { "\(version): " + settings.describe($0, askedCPU: limits.cpuPercent, capCause: capCause) }
         }
         if plan.usesUnified && byVersion[.v2] == nil { parts.append("v2: tracking") }
         let degraded = limits.requested.filter { plan.served[$0] == nil }.map { "\($0) DEGRADED (\(plan.missing[$0] ?? "not engaged"))" }

@@ -1245,6 +1245,7 @@ enum BuiltinProfiles {
   "resources": {
     "memoryBytes": 268435456,
     "cpuPercent": 100,
+    "cpuPercentOfMachine": 25,
     "cpuWeight": 100,
     "cpuBudget": {
       "seconds": 30,
@@ -1864,6 +1865,7 @@ enum BuiltinProfiles {
   "resources": {
     "memoryBytes": 134217728,
     "cpuPercent": 50,
+    "cpuPercentOfMachine": 25,
     "cpuWeight": 50,
     "cpuBudget": {
       "seconds": 10,

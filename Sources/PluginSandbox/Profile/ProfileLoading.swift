@@ -203,7 +203,7 @@ enum ProfileSchema {
         "supervision": .object(["heartbeatIntervalMilliseconds": .leaf, "heartbeatTimeoutMilliseconds": .leaf,
                                 "requestTimeoutMilliseconds": .leaf, "memoryLimitBytes": .leaf,
                                 "maximumFrameLength": .leaf, "maximumInFlight": .leaf]),
-        "resources": .object(["memoryBytes": .count, "cpuPercent": .count, "cpuWeight": .count, "pids": .count,
+        "resources": .object(["memoryBytes": .count, "cpuPercent": .count, "cpuPercentOfMachine": .count, "cpuWeight": .count, "pids": .count,
                               "cpuBudget": .object(["seconds": .number, "windowSeconds": .number])]),
     ])
 

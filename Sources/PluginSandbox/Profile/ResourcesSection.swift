@@ -9,6 +9,11 @@ public struct ResourcesSection: Codable, Sendable, Hashable {
     public var memoryBytes: UInt64?
     /// CPU quota in percent of one CPU (100: one full CPU): a spinning plugin gets at most this.
     public var cpuPercent: Int?
+    /// The most of the whole machine one session may use, in percent of all online CPUs
+    /// together (25 on a 2-CPU machine: half of one CPU). The quota is the smaller of this and
+    /// ``cpuPercent``, so one profile fits small and large machines: on two CPUs a session that
+    /// takes a full CPU leaves the supervisor and every other session one CPU to share.
+    public var cpuPercentOfMachine: Int?
     /// CPU weight against other workers, 1 to 10000 (the kernel's default is 100).
     public var cpuWeight: Int?
     /// The most CPU time a session may use in any window; the supervisor ends it past that.
@@ -17,9 +22,11 @@ public struct ResourcesSection: Codable, Sendable, Hashable {
     public var pids: Int?
 
     /// Creates a section.
-    public init(memoryBytes: UInt64? = nil, cpuPercent: Int? = nil, cpuWeight: Int? = nil, cpuBudget: CPUBudget? = nil, pids: Int? = nil) {
+    public init(memoryBytes: UInt64? = nil, cpuPercent: Int? = nil, cpuPercentOfMachine: Int? = nil, cpuWeight: Int? = nil,
+                cpuBudget: CPUBudget? = nil, pids: Int? = nil) {
         self.memoryBytes = memoryBytes
         self.cpuPercent = cpuPercent
+        self.cpuPercentOfMachine = cpuPercentOfMachine
         self.cpuWeight = cpuWeight
         self.cpuBudget = cpuBudget
         self.pids = pids
@@ -36,6 +43,10 @@ public struct ResourcesSection: Codable, Sendable, Hashable {
         }
         if let cpuPercent, !(1...100_000).contains(cpuPercent) {
             throw ProfileError(key: "resources.cpuPercent", value: "\(cpuPercent)", reason: "must be 1 to 100000 (percent of one CPU)")
+        }
+        if let cpuPercentOfMachine, !(1...100).contains(cpuPercentOfMachine) {
+            throw ProfileError(key: "resources.cpuPercentOfMachine", value: "\(cpuPercentOfMachine)",
+                               reason: "must be 1 to 100 (percent of all online CPUs together)")
         }
         if let cpuWeight, !(1...10_000).contains(cpuWeight) {
             throw ProfileError(key: "resources.cpuWeight", value: "\(cpuWeight)", reason: "must be 1 to 10000 (100 is the kernel's default)")
@@ -83,7 +94,8 @@ extension SandboxProfile {
     /// The limits to create a worker's cgroup with (``CgroupController/createWorkerGroup(name:limits:)``):
     /// `resources`, degradable when `allowDegraded` lists `cgroup`.
     public var cgroupLimits: CgroupLimits {
-        CgroupLimits(memoryBytes: resources?.memoryBytes, cpuPercent: resources?.cpuPercent, cpuWeight: resources?.cpuWeight,
+        CgroupLimits(memoryBytes: resources?.memoryBytes, cpuPercent: resources?.cpuPercent,
+                     cpuPercentOfMachine: resources?.cpuPercentOfMachine, cpuWeight: resources?.cpuWeight,
                      pids: resources?.pids, allowDegraded: allowDegraded.contains(CgroupController.layerName))
     }
 }
