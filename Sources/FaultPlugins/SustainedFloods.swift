@@ -55,8 +55,8 @@ public struct FloodReport: WireRequest, Equatable {
 /// so the supervisor must serve the flood for as long as it lasts. What a well-behaved
 /// bystander sees meanwhile is the fairness of the supervisor's data plane.
 ///
-/// - `globalEmits`: `FloodEvent` emits to the global bus, 128 in flight, at most 18,000/s (the
-///   default limit is 20,000/s).
+/// - `globalEmits`: `FloodEvent` emits to the global bus, 128 in flight, at most 1,800/s (the
+///   default limit is 2,000/s).
 /// - `globalRequests`: the same with ``FloodRequest``.
 /// - `largeEmits`: ``FloodBulk`` emits of 256 KiB, 8 in flight, at most 48 MiB/s (the default
 ///   byte limit is 64 MiB/s).
@@ -89,7 +89,7 @@ public struct FloodPlugin: SessionPlugin {
         switch flood.kind {
         case "largeEmits": (defaultRate, defaultLanes) = (48 * 1024 * 1024 / Double(payloadBytes), 8)
         case "logs": (defaultRate, defaultLanes) = (450, 1)
-        default: (defaultRate, defaultLanes) = (18_000, 128)
+        default: (defaultRate, defaultLanes) = (1_800, 128)
         }
         let pace = Pace(perSecond: flood.rate ?? defaultRate)
         let text = String(repeating: "f", count: payloadBytes)

@@ -93,7 +93,7 @@ final class FaultMatrixTests: XCTestCase {
             }
             configuration.profiles = ProfileCatalog(directories: [profiles])
             // A flood must trip its limit well inside the 1 s heartbeat even when a busy machine
-            // reads the attacker's socket slowly (the default allows 20,000 calls a second).
+            // reads the attacker's socket slowly (the default allows 2,000 calls a second, in bursts of 4,000).
             configuration.inboundPolicy.globalCalls = .init(perSecond: 1_000, burst: 1_000)
         }
         try await TestSandbox.withRuntime(configuration: configuration) { runtime, host in
