@@ -23,6 +23,10 @@ struct AttackBench {
         case sustained([any WireEvent])
         /// Attackers started and killed one after another, sending nothing: the cost of the churn.
         case churn
+        /// No session at all: the smallest process there is (`posix_spawn` of `/bin/true`, waited
+        /// for) started at the rate the churn row started attackers. The machine's own floor for
+        /// that much process churn, beside which the churn rows can be read.
+        case processChurn
     }
 
     struct Attack {
@@ -34,6 +38,7 @@ struct AttackBench {
         let seconds = window.seconds + 2
         return [
             Attack(channel: "control: attacker churn only (start, kill, repeat)", mode: .churn),
+            Attack(channel: "control: plain process churn (posix_spawn /bin/true at the attackers' rate)", mode: .processChurn),
             Attack(channel: "session socket: pong flood (pongs answering no ping)", mode: .untilEnded(kind: "pongFlood", argument: nil)),
             Attack(channel: "session socket: error frame flood", mode: .untilEnded(kind: "errorFlood", argument: nil)),
             Attack(channel: "session socket: cancel flood (calls that do not exist)", mode: .untilEnded(kind: "cancelFlood", argument: nil)),
@@ -62,16 +67,20 @@ struct AttackBench {
             var bystander = try await runtime.createSession(id: "bystander")
             for index in 0..<500 { _ = try await bystander.request(BenchPing(sequence: index, text: BenchPlugins.text)) }
             var figures: [Figure] = []
+            // Processes a second for the plain churn row: the attackers' rate when the churn row ran.
+            var churnRate = 80.0
             for (number, attack) in attacks.enumerated() where options.wantsRow(attack.channel) {
                 try await Task.sleep(for: .milliseconds(300))
                 let quiet = await measure(bystander, for: window)
                 let report = AttackReport()
                 let stop = StopFlag()
-                let attacker = Task { await run(attack, number: number, runtime: runtime, host: host, stop: stop, report: report) }
+                let rate = churnRate
+                let attacker = Task { await run(attack, number: number, runtime: runtime, host: host, stop: stop, report: report, processRate: rate) }
                 try await Task.sleep(for: .milliseconds(100))
                 let under = await measure(bystander, for: window)
                 stop.set()
                 await attacker.value
+                if case .churn = attack.mode, report.attackers > 0 { churnRate = Double(report.attackers) / window.seconds }
                 let without = Samples(quiet.samples), with = Samples(under.samples)
                 let failures = quiet.failures + under.failures
                 // The requests that overlapped a flood itself (an attacker between its attack and
@@ -135,7 +144,39 @@ struct AttackBench {
 
     /// Runs `attack` until `stop`: one attacker after another, or one for the whole window.
     private func run(_ attack: Attack, number: Int, runtime: PluginRuntime, host: SandboxedSessionHost,
-                     stop: StopFlag, report: AttackReport) async {
+                     stop: StopFlag, report: AttackReport, processRate: Double) async {
+        if case .processChurn = attack.mode {
+            // On a thread of its own: waiting for each child must not hold a thread of the pool the
+            // bystander's requests resume on.
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                Thread.detachNewThread {
+                    let interval = 1 / max(processRate, 1)
+                    var next = Date()
+                    while !stop.isSet {
+                        var pid: pid_t = 0
+                        let path = "/bin/true"
+                        let spawned = path.withCString { command -> Int32 in
+                            var argv: [UnsafeMutablePointer<CChar>?] = [strdup(command), nil]
+                            defer { free(argv[0]) }
+                            return posix_spawn(&pid, command, nil, nil, &argv, environ)
+                        }
+                        if spawned == 0 {
+                            var status: Int32 = 0
+                            waitpid(pid, &status, 0)
+                            report.started()
+                            report.record("exited")
+                        } else {
+                            report.record("posix_spawn failed: \(spawned)")
+                        }
+                        next += interval
+                        let wait = next.timeIntervalSinceNow
+                        if wait > 0 { Thread.sleep(forTimeInterval: wait) } else { next = Date() }
+                    }
+                    done.resume()
+                }
+            }
+            return
+        }
         var index = 0
         while !stop.isSet {
             index += 1
@@ -153,6 +194,8 @@ struct AttackBench {
             case .churn:
                 _ = try? await host.kill(id)
                 report.record("killedByOperator")
+            case .processChurn:
+                return
             case .untilEnded(let kind, let argument):
                 let floodStart = now()
                 defer { report.flood(from: floodStart, to: now()) }
