@@ -89,6 +89,43 @@ final class IsolationTests: XCTestCase {
         }
     }
 
+    /// Four threads spinning outside any handler, under the default profile: the kernel holds the
+    /// worker to its quota, at most a quarter of the machine, while a bystander answers everything.
+    func testSpinningThreads_getAtMostTheirShareOfTheMachine() async throws {
+        try await TestSandbox.withRuntime { runtime, host in
+            let bystander = try await runtime.createSession(id: "bystander")
+            let attacker = try await runtime.createSession(id: "spinner")
+            let resources = try XCTUnwrap(host.summary(of: "spinner")?.resources)
+            guard resources.contains("cpu ") else { throw XCTSkip("no cpu controller engaged here: \(resources)") }
+            let processors = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            let quota = Double(min(100, 25 * processors)) / 100
+            XCTAssertTrue(resources.contains("cpu \(Int(quota * 100))%"), resources)
+            if quota < 1 { XCTAssertTrue(resources.contains("capped by cpuPercentOfMachine"), resources) }
+            let traffic = Traffic()
+            let asking = traffic.keepAsking(bystander)
+            for _ in 0..<4 { _ = try await attacker.emit(InjectFault(kind: "spinThread")) }
+            // The summary reads the worker's CPU time from /proc when asked (all its threads).
+            try await Task.sleep(for: .milliseconds(300))
+            let first = try XCTUnwrap(host.summary(of: "spinner")?.cpuSeconds)
+            let start = ContinuousClock.now
+            try await Task.sleep(for: .seconds(3))
+            let last = try XCTUnwrap(host.summary(of: "spinner")?.cpuSeconds)
+            let span = start.duration(to: .now)
+            traffic.stop()
+            await asking.value
+            let elapsed = Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18
+            // One CFS period (100 ms) of slack at each end, and the clock tick of the readings.
+            let allowed = quota * (elapsed + 0.2) + 0.02
+            XCTAssertLessThanOrEqual(last - first, allowed,
+                                     "four spinning threads used \(last - first) s of CPU in \(elapsed) s; the quota is \(quota) CPU")
+            XCTAssertGreaterThan(last - first, 0, "the spinner did not spin")
+            let (answered, problems) = traffic.outcome
+            XCTAssertGreaterThan(answered, 10, "the bystander was hardly asked")
+            XCTAssertEqual(Array(problems.prefix(5)), [], "the bystander lost answers (\(problems.count) in all)")
+            XCTAssertEqual(host.summary(of: "spinner")?.state, "running", "held to its quota, not ended")
+        }
+    }
+
     func testMemoryBurst_endsAsMemoryLimitWithAPeakWithinTenPercentOfTheLimit() async throws {
         try await TestSandbox.withRuntime { runtime, host in
             let session = try await runtime.createSession(id: "burst")
