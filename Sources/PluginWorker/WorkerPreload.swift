@@ -1,4 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
+import SystemPackage
+import Logging
+import PluginBridge
 import PluginKit
 import PluginWire
 
@@ -57,6 +63,16 @@ extension WorkerRuntime {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<2 { group.addTask { await counter.add() } }
             }
+            // A subscription of each kind, an emit and a request: the bus's tables, key paths
+            // and cascades are built on first use (perf: a fifth of a new worker's welcome → ready
+            // was spent on them).
+            let bus = EventBus(label: "preload", scope: .session("preload"))
+            bus.on(PreloadEvent.self) { _ in }
+            bus.onRequest(PreloadRequest.self) { request in request.value }
+            _ = try? await bus.emit(PreloadEvent())
+            _ = try? await bus.request(PreloadRequest(value: 1))
+            bus.dispose()
+            await warmServe()
             if let scope = try? await SessionScope(
                 id: "preload", catalog: SessionPluginCatalog([]), settings: RuntimeSettings(),
                 globalBus: NoGlobalBus(), globalPlugins: []) {
@@ -68,8 +84,42 @@ extension WorkerRuntime {
     }
 }
 
+extension WorkerRuntime {
+    /// Builds what every worker's `serve` builds (its connection, scope server, endpoint and
+    /// message stream) on a socket pair nobody reads, and runs a welcome, a request and a dispose
+    /// through them with no plugins: the type metadata and tables these need are made on
+    /// first use (perf: a tenth of a new worker's CPU before this). No plugin code runs and no
+    /// thread starts: the zygote forks afterwards.
+    static func warmServe() async {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else { return }
+        defer { close(pair[0]); close(pair[1]) }
+        // Nobody reads the other end: a write that would block fails instead.
+        _ = fcntl(pair[0], F_SETFL, fcntl(pair[0], F_GETFL) | O_NONBLOCK)
+        let connection = WorkerConnection(socket: FileDescriptor(rawValue: pair[0]))
+        let logger = Logger(label: "plugin") { _ in WireLogHandler(connection: connection) }
+        let server = ScopeServer(catalog: SessionPluginCatalog([]), globalBus: WireGlobalBus(connection: connection), logger: logger,
+                                 contextFactory: { _ in ContextValues() })
+        let endpoint = SessionEndpoint(responder: server, channel: connection, inFlight: connection.inFlight, hooks: SessionEndpoint.Hooks())
+        let (messages, input) = AsyncStream<WireMessage>.makeStream(bufferingPolicy: .unbounded)
+        let settings = (try? RawJSON(encoding: RuntimeSettings())) ?? .emptyObject
+        input.yield(.welcome(Welcome(sessionID: "preload", settings: settings, globalPlugins: [], maximumFrameLength: 1 << 20,
+                                     heartbeatIntervalMilliseconds: 500, maximumInFlight: 8)))
+        input.yield(.request(Request(id: 1, scope: .session, name: "Preload", payload: .emptyObject)))
+        input.yield(.dispose(Dispose(reason: "preload")))
+        input.finish()
+        await endpoint.serve(messages)
+    }
+}
+
 /// An event nobody handles, emitted once while warming.
 struct PreloadEvent: WireEvent {}
+
+/// A request answered once while warming.
+struct PreloadRequest: WireRequest {
+    typealias Response = Int
+    var value: Int
+}
 
 /// The global bus of the warming scope: nothing crosses.
 private struct NoGlobalBus: GlobalBusAccess {
