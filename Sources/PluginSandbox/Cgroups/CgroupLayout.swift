@@ -133,12 +133,12 @@ struct CgroupLayout: Sendable {
         slot.settings = settings
     }
 
-    /// The settings of a worker asking for `limits`, or an error for a limit that cannot be engaged
-    /// when the limits do not allow degrading. The CPU quota is capped by the limits' share of the
-    /// machine and by the aggregate's.
     /// Online CPUs now (at least 1): what a share of the machine is a share of.
     static var onlineProcessors: Int { max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1) }
 
+    /// The settings of a worker asking for `limits`, or an error for a limit that cannot be engaged
+    /// when the limits do not allow degrading. The CPU quota is capped by the limits' share of the
+    /// machine and by the aggregate's.
     func settings(for limits: CgroupLimits) throws(CgroupError) -> CgroupSettings {
         if !limits.allowDegraded {
             for resource in limits.requested where plan.served[resource] == nil {
