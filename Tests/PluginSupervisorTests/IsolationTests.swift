@@ -126,6 +126,32 @@ final class IsolationTests: XCTestCase {
         }
     }
 
+    /// A killed worker's seccomp listener hangs up as its threads go; the loop must not be woken by
+    /// that hang-up again and again while the worker's teardown still runs (it spun about 470 turns
+    /// per killed worker on this project's 2-CPU machine, taking a CPU from that teardown and from
+    /// every other session).
+    func testKilledWorkers_doNotKeepTheirLoopSpinning() async throws {
+        try await TestSandbox.withRuntime { runtime, host in
+            var turnsPerKill: [UInt64] = []
+            for index in 0..<5 {
+                let id = SessionID("doomed-\(index)")
+                _ = try await runtime.createSession(id: id)
+                let supervised = try XCTUnwrap(host.supervisor.session(id.rawValue))
+                let loop = supervised.loop
+                let before = await loop.submit { loop.turns }
+                _ = try await host.kill(id)
+                _ = try await supervised.endedWithin(.seconds(30), "kill")
+                // Let whatever the death left to report arrive.
+                try await Task.sleep(for: .milliseconds(200))
+                let after = await loop.submit { loop.turns }
+                turnsPerKill.append(after - before)
+            }
+            // Each kill wakes the loop for the pidfd, the socket, the output pipe, the listener and
+            // a few timers (heartbeats every 500 ms): a handful of turns, not hundreds.
+            XCTAssertLessThan(turnsPerKill.max() ?? 0, 60, "loop turns per killed worker: \(turnsPerKill)")
+        }
+    }
+
     func testMemoryBurst_endsAsMemoryLimitWithAPeakWithinTenPercentOfTheLimit() async throws {
         try await TestSandbox.withRuntime { runtime, host in
             let session = try await runtime.createSession(id: "burst")

@@ -63,6 +63,8 @@ final class EventLoop: @unchecked Sendable {
         /// When the current turn started, and how late its timers fired: the loop's own lag.
         var turnStarted = ContinuousClock.now
         var lastLag: Duration = .zero
+        /// Turns taken since the loop started: a loop that keeps waking with nothing to do shows here.
+        var turns: UInt64 = 0
         /// One read buffer shared by every channel of this loop (they are served one at a time).
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: EventLoop.scratchSize, alignment: 16)
     }
@@ -218,6 +220,12 @@ final class EventLoop: @unchecked Sendable {
         return owned.lastLag
     }
 
+    /// Turns the loop has taken (one per return from `epoll_wait`).
+    var turns: UInt64 {
+        assertInEventLoop()
+        return owned.turns
+    }
+
     // MARK: The thread
 
     private func run() {
@@ -231,6 +239,7 @@ final class EventLoop: @unchecked Sendable {
             let count = (try? epoll.wait(into: events, timeoutMilliseconds: timeout)) ?? 0
             inbox.withLock { $0.sleeping = false }
             owned.turnStarted = .now
+            owned.turns &+= 1
             for index in 0..<count {
                 let event = events[index]
                 if event.token == 0 {

@@ -160,12 +160,12 @@ final class ProcessTransport: WorkerTransport {
 
     // MARK: Readiness
 
-    fileprivate func ready(_ role: DescriptorWatch.Role) {
+    fileprivate func ready(_ role: DescriptorWatch.Role, _ events: Readiness) {
         switch role {
         case .process: processExited()
         case .output: if !outputPaused { _ = readOutputOnce() }
         case .bootstrap: if bootstrapOpen { readBootstrap() }
-        case .listener: readListener()
+        case .listener: readListener(hungUp: !events.isDisjoint(with: [.hangup, .error]))
         }
     }
 
@@ -186,10 +186,17 @@ final class ProcessTransport: WorkerTransport {
         delegate?.transportBootstrapped(message)
     }
 
-    private func readListener() {
+    /// Reads one notification. A listener that hung up with none pending is unwatched: its filter
+    /// has no task left, nothing more can come, and a level-triggered hang-up would otherwise be
+    /// reported again at every turn until the worker's end is read (measured: about 470 empty
+    /// reads per killed worker, a loop spinning while the worker's teardown needed the CPU).
+    private func readListener(hungUp: Bool) {
         guard let listener else { return }
         do {
-            guard let notification = try listener.receive() else { return }
+            guard let notification = try listener.receive() else {
+                if hungUp { unwatch(.listener) }
+                return
+            }
             let name = notification.isNativeArchitecture ? notification.syscall
                 : "\(notification.syscall) (\(notification.architecture))"
             delegate?.transportSeccompViolation(name)
@@ -269,7 +276,7 @@ final class DescriptorWatch: ReadinessHandler {
     }
 
     func ready(_ events: Readiness) {
-        transport?.ready(role)
+        transport?.ready(role, events)
     }
 
     /// Stops watching (the owner closes the descriptor it owns).
