@@ -28,13 +28,7 @@ final class CgroupLifecycleTests: XCTestCase {
 
     func testDestroy_killsLeftoverProcessesAndRemovesEveryDirectory() throws {
         try withController("pstest-destroy") { controller in
-            let group = try controller.createWorkerGroup(name: "leftovers", limits: CgroupLimits(pids: 16))
-            let child = try CgroupProbeChild(join: group.joinDescriptors, "forks", "3")
-            XCTAssertEqual(try child.line(), "joined")
-            XCTAssertEqual(try child.expect("forked"), "3 errno 0")
-            let leftovers = try (0..<3).map { _ in try XCTUnwrap(Int32(try child.expect("child"))) }
-            child.kill()
-            XCTAssertEqual(child.wait(), .signaled(SIGKILL))
+            let (group, leftovers) = try groupWithLeftovers(controller, name: "leftovers", count: 3)
             XCTAssertEqual(try group.pidsCurrent(), 3, "the worker's children outlive it")
 
             try group.destroy()
@@ -50,37 +44,41 @@ final class CgroupLifecycleTests: XCTestCase {
         }
     }
 
-    func testRetire_removesTheGroupInTheBackground_andShutdownWaitsForIt() throws {
-        guard geteuid() == 0 else { throw XCTSkip("making groups needs root here") }
-        let controller = try CgroupController(configuration: CgroupController.Configuration(name: "pstest-retire", poolSize: 1))
-        defer { try? controller.shutdown() }
-        let group = try controller.createWorkerGroup(name: "retired", limits: CgroupLimits(pids: 16))
-        let child = try CgroupProbeChild(join: group.joinDescriptors, "forks", "2")
+    func testRetire_removesTheGroupAndItsLeftoversInTheBackground() throws {
+        try withController("pstest-retire") { controller in
+            let (group, leftovers) = try groupWithLeftovers(controller, name: "retired", count: 2)
+            let failures = LockedList()
+
+            group.retire { failures.append("\($0)") }
+
+            XCTAssertThrowsError(try group.pidsCurrent(), "a retired group is read no more") { error in
+                XCTAssertEqual((error as? CgroupError)?.operation, .closed)
+            }
+            group.retire { failures.append("second: \($0)") }
+            XCTAssertNoThrow(try group.destroy(), "destroying a retired group does nothing")
+            // Removed by the controller's queue, before and without its shutdown.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while group.directories.contains(where: FileManager.default.fileExists(atPath:)), ContinuousClock.now < deadline {
+                usleep(10_000)
+            }
+            for directory in group.directories {
+                XCTAssertFalse(FileManager.default.fileExists(atPath: directory), directory)
+            }
+            for pid in leftovers { XCTAssertTrue(CgroupProbeChild.hasEnded(pid), "leftover \(pid) still runs") }
+            XCTAssertEqual(failures.items, [])
+        }
+    }
+
+    /// A group whose worker forked `count` children and was killed: the children outlive it.
+    private func groupWithLeftovers(_ controller: CgroupController, name: String, count: Int) throws -> (WorkerCgroup, [Int32]) {
+        let group = try controller.createWorkerGroup(name: name, limits: CgroupLimits(pids: 16))
+        let child = try CgroupProbeChild(join: group.joinDescriptors, "forks", String(count))
         XCTAssertEqual(try child.line(), "joined")
-        XCTAssertEqual(try child.expect("forked"), "2 errno 0")
-        let leftovers = try (0..<2).map { _ in try XCTUnwrap(Int32(try child.expect("child"))) }
+        XCTAssertEqual(try child.expect("forked"), "\(count) errno 0")
+        let leftovers = try (0..<count).map { _ in try XCTUnwrap(Int32(try child.expect("child"))) }
         child.kill()
         XCTAssertEqual(child.wait(), .signaled(SIGKILL))
-        let failures = LockedList()
-
-        group.retire { failures.append("\($0)") }
-
-        XCTAssertThrowsError(try group.pidsCurrent(), "a retired group is read no more") { error in
-            XCTAssertEqual((error as? CgroupError)?.operation, .closed)
-        }
-        group.retire { failures.append("second: \($0)") }
-        XCTAssertNoThrow(try group.destroy(), "destroying a retired group does nothing")
-        // Removed by the controller's queue, before and without its shutdown.
-        let deadline = ContinuousClock.now + .seconds(20)
-        while group.directories.contains(where: FileManager.default.fileExists(atPath:)), ContinuousClock.now < deadline {
-            usleep(10_000)
-        }
-        for directory in group.directories {
-            XCTAssertFalse(FileManager.default.fileExists(atPath: directory), directory)
-        }
-        for pid in leftovers { XCTAssertTrue(CgroupProbeChild.hasEnded(pid), "leftover \(pid) still runs") }
-        try controller.shutdown()
-        XCTAssertEqual(failures.items, [])
+        return (group, leftovers)
     }
 
     func testStaleParent_ofADeadSupervisor_isRemovedAtStartWithWhatRunsInIt() throws {
