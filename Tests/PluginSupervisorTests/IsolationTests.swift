@@ -61,7 +61,12 @@ final class IsolationTests: XCTestCase {
     func testBystander_losesNothingWhileHundredsOfFloodingAttackersComeAndGo() async throws {
         let floods = ["errorFlood", "logBytesFlood", "pongFlood", "replyFlood", "cancelFlood"]
         let attackers = 300
-        let configuration = try TestSandbox.configuration(spares: 1) { $0.prewarmedProfiles = ["default"] }
+        let configuration = try TestSandbox.configuration(spares: 1) { configuration in
+            configuration.prewarmedProfiles = ["default"]
+            // The data plane under churn, as fast as the machine forks: the start limit would space
+            // the attackers (it has its own test below).
+            configuration.startLimit = nil
+        }
         try await TestSandbox.withRuntime(configuration: configuration) { runtime, host in
             let bystander = try await runtime.createSession(id: "bystander")
             let pid = try XCTUnwrap(host.summary(of: "bystander")?.pid)
@@ -86,6 +91,81 @@ final class IsolationTests: XCTestCase {
             let summary = try XCTUnwrap(host.summary(of: "bystander"))
             XCTAssertEqual(summary.pid, pid, "the bystander's worker changed: \(summary.lastCause.map { "\($0)" } ?? "")")
             XCTAssertEqual(summary.state, "running")
+        }
+    }
+
+    /// A host that starts a new session whenever a hostile one is ended (one per request, say)
+    /// would let its plugin churn workers as fast as the machine forks, and every other session
+    /// waits behind that kernel work. Past the start limit's crashes, starts take turns an
+    /// interval apart and a start whose turn is too far away is refused, naming the limit; an
+    /// operator's kills never engage it; the bystander loses nothing.
+    func testCrashLoop_isSpacedByTheStartLimit_whileABystanderLosesNothing() async throws {
+        let interval = Duration.milliseconds(250)
+        let configuration = try TestSandbox.configuration(spares: 1) { configuration in
+            configuration.prewarmedProfiles = ["default"]
+            configuration.startLimit = StartLimit(crashes: 3, within: .seconds(120), interval: interval, maximumWait: .seconds(2))
+        }
+        try await TestSandbox.withRuntime(configuration: configuration) { runtime, host in
+            let bystander = try await runtime.createSession(id: "bystander")
+            let pid = try XCTUnwrap(host.summary(of: "bystander")?.pid)
+            for index in 0..<6 {
+                let session = try await runtime.createSession(id: SessionID("killed-\(index)"))
+                _ = try await host.kill(session.id)
+            }
+            XCTAssertEqual(host.startLimitStatus, StartLimit.Status(engaged: false, recentCrashes: 0, delayedStarts: 0, refusedStarts: 0, engagements: 0),
+                           "an operator's kills are not crashes")
+            let traffic = Traffic()
+            let asking = traffic.keepAsking(bystander)
+            // One attacker after another, each flooding pongs until it is ended for it.
+            var asked: [ContinuousClock.Instant] = []
+            var started: [ContinuousClock.Instant] = []
+            for index in 0..<8 {
+                asked.append(.now)
+                let attacker = try await runtime.createSession(id: SessionID("attacker-\(index)"))
+                started.append(.now)
+                let supervised = try XCTUnwrap(host.supervisor.session(attacker.id.rawValue))
+                _ = try? await attacker.emit(InjectFault(kind: "pongFlood"))
+                let cause = try await supervised.endedWithin(.seconds(30), "pongFlood")
+                XCTAssertEqual(cause.kind, .protocolBreach, "\(cause)")
+            }
+            // From the fourth attacker on (three crashes engaged the limit), each start came at
+            // least an interval after the one before it had asked for its turn.
+            for index in 3..<8 {
+                XCTAssertGreaterThanOrEqual(started[index] - asked[index - 1], interval, "attacker \(index) started too soon after attacker \(index - 1)")
+            }
+            var status = try XCTUnwrap(host.startLimitStatus)
+            XCTAssertTrue(status.engaged)
+            XCTAssertEqual(status.recentCrashes, 8)
+            XCTAssertEqual(status.engagements, 1)
+            XCTAssertEqual(status.refusedStarts, 0)
+            // Twenty starts asked at once: turns 250 ms apart, and those further than 2 s away refused.
+            let outcomes = await withTaskGroup(of: Result<SessionID, SessionError>.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        do {
+                            return .success(try await runtime.createSession(id: SessionID("queued-\(index)")).id)
+                        } catch {
+                            return .failure(error as? SessionError ?? SessionError(code: .remote, sessionID: "queued-\(index)", message: "\(error)"))
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let refusals = outcomes.compactMap { if case .failure(let error) = $0 { error } else { nil } }
+            XCTAssertGreaterThan(refusals.count, 0, "no start was refused")
+            XCTAssertGreaterThanOrEqual(outcomes.count - refusals.count, 7, "a turn within 2 s was refused: \(refusals.first.map { "\($0)" } ?? "")")
+            for refusal in refusals {
+                XCTAssertEqual(refusal.code, .startLimited, "\(refusal)")
+                XCTAssertTrue(refusal.message.contains("start limit is engaged") && refusal.message.contains("8 workers crashed"), refusal.message)
+            }
+            status = try XCTUnwrap(host.startLimitStatus)
+            XCTAssertEqual(status.refusedStarts, refusals.count)
+            traffic.stop()
+            await asking.value
+            let (answered, problems) = traffic.outcome
+            XCTAssertGreaterThan(answered, 10, "the bystander was hardly asked")
+            XCTAssertEqual(Array(problems.prefix(5)), [], "the bystander lost answers (\(problems.count) in all)")
+            XCTAssertEqual(host.summary(of: "bystander")?.pid, pid, "the bystander kept its worker")
         }
     }
 

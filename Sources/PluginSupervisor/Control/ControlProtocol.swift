@@ -52,7 +52,7 @@ public struct ControlReply: Codable, Sendable, Equatable {
 /// Why a control command failed: a code scripts can match and a sentence a person can act on.
 public struct ControlFailure: Codable, Sendable, Equatable, Error, CustomStringConvertible {
     /// A stable code: `unknownSession`, `badArguments`, `badProfile`, `badSettings`, `spawnFailed`,
-    /// `sessionFailed`, `unknownCommand`, `permissionDenied`, `internal`.
+    /// `startLimited`, `sessionFailed`, `unknownCommand`, `permissionDenied`, `internal`.
     public var code: String
     /// What went wrong and what to do.
     public var message: String

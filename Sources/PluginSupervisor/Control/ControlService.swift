@@ -82,7 +82,17 @@ public struct ControlService: Sendable {
     private func perform(_ command: String, _ arguments: Arguments) async throws -> JSONValue {
         switch command {
         case "ping":
-            return .object(["pid": .int(Int64(ProcessInfo.processInfo.processIdentifier)), "sessions": .int(Int64(host.summaries(includingEnded: false).count))])
+            var reply: [String: JSONValue] = ["pid": .int(Int64(ProcessInfo.processInfo.processIdentifier)),
+                                              "sessions": .int(Int64(host.summaries(includingEnded: false).count))]
+            if let limit = host.startLimit, let status = host.startLimitStatus {
+                reply["startLimit"] = .object([
+                    "limit": .string(limit.description),
+                    "engaged": .bool(status.engaged), "recentCrashes": .int(Int64(status.recentCrashes)),
+                    "delayedStarts": .int(Int64(status.delayedStarts)), "refusedStarts": .int(Int64(status.refusedStarts)),
+                    "engagements": .int(Int64(status.engagements)),
+                ])
+            }
+            return .object(reply)
         case "spawn":
             return try await spawn(arguments)
         case "ls":
@@ -169,6 +179,8 @@ public struct ControlService: Sendable {
             id = try await hooks.spawn(options)
         } catch let failure as ControlFailure {
             throw failure
+        } catch let error as SessionError where error.code == .startLimited {
+            throw ControlFailure(code: "startLimited", message: error.message)
         } catch {
             throw ControlFailure(code: "spawnFailed", message: "\(error)")
         }

@@ -37,6 +37,8 @@ final class Supervisor: Sendable {
         /// Warm spares kept per profile that has been used (0: none).
         var sparesPerProfile = 1
         var workerEnvironment: [String: String] = [:]
+        /// Spaces starts while workers keep crashing (nil: never).
+        var startLimit: StartLimit? = StartLimit()
         var logger = Logger(label: "plugin-supervisor", factory: { _ in SwiftLogNoOpLogHandler() })
     }
 
@@ -66,6 +68,8 @@ final class Supervisor: Sendable {
     let loops: [EventLoop]
     private let table = Mutex(Table())
     private let spares: SparePool
+    /// The ``StartLimit``'s state (nil: no limit).
+    private let startGate: Mutex<StartGate?>
     private let work: AsyncStream<Work>
     private let workInput: AsyncStream<Work>.Continuation
     private let lifecycleOutput: AsyncStream<SessionLifecycle>
@@ -92,6 +96,7 @@ final class Supervisor: Sendable {
         }
         self.loops = loops
         self.spares = SparePool(perProfile: configuration.sparesPerProfile)
+        self.startGate = Mutex(configuration.startLimit.map { StartGate(limit: $0) })
         (work, workInput) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         (lifecycleOutput, lifecycleInput) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         for loop in loops { startHealthTicks(on: loop) }
@@ -157,6 +162,7 @@ final class Supervisor: Sendable {
             table.reserved.insert(id)
         }
         defer { table.withLock { _ = $0.reserved.remove(id) } }
+        try await waitForTurn(id)
         // A spare was greeted with the profile's own limits: a session with other limits starts cold.
         let spare = limits == nil ? spares.take(profile, libraries: libraries) : nil
         let loop = spare?.loop ?? nextLoop()
@@ -271,6 +277,7 @@ final class Supervisor: Sendable {
     private func respawnNow(_ session: SupervisedSession) async {
         let loop = session.loop
         do {
+            try await waitForTurn(session.id)
             let link = try await spawnWorker(profile: session.profile, limits: session.limits, libraries: session.libraries,
                                              assignment: await loop.submit { session.coldAssignment }, on: loop)
             await loop.submit {
@@ -280,6 +287,46 @@ final class Supervisor: Sendable {
         } catch {
             await loop.submit { session.respawnFailed(error) }
         }
+    }
+
+    // MARK: The start limit
+
+    /// Waits for this start's turn under the ``StartLimit`` (at once unless it is engaged); a
+    /// shutdown ends the wait.
+    private func waitForTurn(_ id: String) async throws(SessionError) {
+        let admission = startGate.withLock { gate in gate?.admit(at: .now) }
+        switch admission ?? .now {
+        case .now:
+            return
+        case .at(let turn):
+            while ContinuousClock.now < turn {
+                if table.withLock({ $0.shuttingDown }) {
+                    throw SessionError(code: .spawn, sessionID: id, message: "the supervisor is shutting down")
+                }
+                do {
+                    try await Task.sleep(until: min(turn, .now + .milliseconds(50)), clock: .continuous)
+                } catch {
+                    throw SessionError(code: .cancelled, sessionID: id, message: "session \(id) was cancelled while it waited for its turn under the start limit")
+                }
+            }
+        case .refused(let reason):
+            throw SessionError(code: .startLimited, sessionID: id, message: "session \(id) was not started: \(reason)")
+        }
+    }
+
+    /// A session's worker crashed (any loop): counted against the ``StartLimit``.
+    func workerCrashed(_ session: String, cause: ExitCause) {
+        let engaged = startGate.withLock { gate in gate?.crashed(at: .now) == true ? gate?.limit : nil }
+        guard let limit = engaged else { return }
+        configuration.logger.warning("start limit engaged: workers keep crashing, so starts are spaced", metadata: [
+            "crashes": "\(limit.crashes) within \(limit.window.formattedMilliseconds)", "interval": "\(limit.interval.formattedMilliseconds)",
+            "lastCrash": "\(session): \(cause)",
+        ])
+    }
+
+    /// What the ``StartLimit`` has done (nil: there is none).
+    var startLimitStatus: StartLimit.Status? {
+        startGate.withLock { $0?.status(at: .now) }
     }
 
     /// The live session with `id`.

@@ -20,6 +20,9 @@ public struct SandboxConfiguration: Sendable {
     public var permissions = GlobalPermissions.any
     /// Resource control by cgroups.
     public var resources = ResourceControl.automatic
+    /// Spaces session starts while workers keep crashing, so that a plugin that is ended at once
+    /// cannot churn workers as fast as the machine forks (nil: no limit). See ``StartLimit``.
+    public var startLimit: StartLimit? = StartLimit()
     /// Warm spare workers kept per profile in use (0: none; every session starts cold).
     public var sparesPerProfile = 1
     /// Profiles to keep spares for from the start, before any session used them.

@@ -101,6 +101,7 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
         engine.sparesPerProfile = configuration.sparesPerProfile
         engine.logger = configuration.logger
         engine.workerEnvironment = configuration.workerEnvironment
+        engine.startLimit = configuration.startLimit
         if let loops = configuration.eventLoops { engine.loopCount = loops }
         self.supervisor = try Supervisor(configuration: engine)
         let binding = self.binding
@@ -266,6 +267,12 @@ public final class SandboxedSessionHost: BroadcastingSessionHost {
             forgotten = forgotten.filter { still.contains($0.key) }
         }
     }
+
+    /// The configuration's ``StartLimit`` (nil: there is none).
+    public var startLimit: StartLimit? { supervisor.configuration.startLimit }
+
+    /// What the configuration's ``StartLimit`` has done so far (nil: there is none).
+    public var startLimitStatus: StartLimit.Status? { supervisor.startLimitStatus }
 
     /// Kills session `id` now (SIGKILL) without a restart; returns its cause.
     public func kill(_ id: SessionID) async throws(SessionError) -> ExitCause {

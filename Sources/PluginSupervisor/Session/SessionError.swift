@@ -5,7 +5,7 @@ public struct SessionError: Error, Sendable, Equatable, CustomStringConvertible 
     /// What went wrong.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: String {
-            case sessionDead, timeout, cancelled, remote, unknownSession, handshake, spawn, invalidPayload, busy, startFailed
+            case sessionDead, timeout, cancelled, remote, unknownSession, handshake, spawn, invalidPayload, busy, startFailed, startLimited
         }
 
         private let value: Value
@@ -32,6 +32,9 @@ public struct SessionError: Error, Sendable, Equatable, CustomStringConvertible 
         /// The session could not start in its worker (a plugin failed to attach, settings were
         /// refused); ``SessionError/cause`` carries the worker's report.
         public static let startFailed = Code(.startFailed)
+        /// The session was not started: workers have been crashing, the supervisor's
+        /// ``StartLimit`` is spacing starts, and this one's turn was too far away.
+        public static let startLimited = Code(.startLimited)
 
         public var description: String { value.rawValue }
     }

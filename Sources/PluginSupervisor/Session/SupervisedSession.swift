@@ -341,6 +341,7 @@ extension SupervisedSession: WorkerLinkOwner {
         self.link = nil
         log.flushOutput()
         log.append(SessionLogEntry(time: Date(), source: .supervisor, level: cause.isCrash ? "error" : "info", text: "worker \(link.pid) ended: \(cause)"))
+        if cause.isCrash { supervisor.workerCrashed(id, cause: cause) }
         guard let action = machine.workerEnded(cause, now: .now) else { return }
         switch action {
         case .end(let final):
