@@ -13,9 +13,11 @@ struct Daemon {
 
     /// Builds the host and the runtime (the host's service is not running yet: run
     /// ``SandboxService`` in a group, or use ``with(_:settings:logger:_:)``).
-    static func make(_ description: SandboxHost, settings: RuntimeSettings = RuntimeSettings(), logger: Logger) async throws -> Daemon {
+    static func make(_ description: SandboxHost, settings: RuntimeSettings = RuntimeSettings(), logger: Logger,
+                     adjust: (inout SandboxConfiguration) -> Void = { _ in }) async throws -> Daemon {
         var sandbox = description.sandbox
         sandbox.configuration.logger = logger
+        adjust(&sandbox.configuration)
         let host = try sandbox.makeHost()
         let runtime = try await PluginRuntime(globalPlugins: description.globalPlugins(), sessionPlugins: sandbox.sessionPlugins,
                                               settings: settings, host: host, logger: logger)

@@ -6,6 +6,27 @@ import PluginSupervisor
 import PluginWire
 import ServiceLifecycle
 
+/// The `--start-limit` value: a ``StartLimit`` or `off`.
+struct StartLimitArgument: ExpressibleByArgument {
+    var limit: StartLimit?
+
+    init(limit: StartLimit?) { self.limit = limit }
+
+    init?(argument: String) {
+        if argument == "off" {
+            limit = nil
+        } else if let limit = StartLimit(argument: argument) {
+            self.limit = limit
+        } else {
+            return nil
+        }
+    }
+
+    var defaultValueDescription: String {
+        limit?.argument ?? "off"
+    }
+}
+
 /// `sandboxctl serve`: the supervisor in the foreground, with its control socket.
 ///
 /// One `ServiceGroup` owns the lifecycle: the host's service (sessions, routing, restarts), the
@@ -34,6 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: Logger.Level?
     @Option(help: "Log format: text, or json (one object per line; default with -o json).")
     var logFormat: LogOutput.Format?
+    @Option(help: ArgumentHelp(
+        "Space session starts while workers keep crashing: CRASHES/SECONDS[:INTERVAL_MS] (after CRASHES crashes within SECONDS, one start every INTERVAL_MS), or off.",
+        valueName: "limit"))
+    var startLimit: StartLimitArgument = StartLimitArgument(limit: StartLimit())
 
     func validate() throws {
         if FileArgument.isProfileFile(profile) {
@@ -63,7 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
             printError("\(error)")
             throw ExitStatus.failed
         }
-        let daemon = try await Daemon.make(host, settings: initial, logger: logger)
+        let daemon = try await Daemon.make(host, settings: initial, logger: logger) { $0.startLimit = startLimit.limit }
         let server: ControlServer
         do {
             server = try await daemon.host.openControlSocket(at: path)

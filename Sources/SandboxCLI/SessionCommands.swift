@@ -75,6 +75,20 @@ struct ListCommand: ParsableCommand {
         if output.json { return try printJSON(summaries) }
         if output.quiet { return summaries.forEach { print($0.id) } }
         print(renderSessions(summaries))
+        if let note = startLimitNote(try call(client, "ping")) { print(note) }
+    }
+
+    /// A line for the table's foot while the supervisor's start limit spaces starts.
+    func startLimitNote(_ ping: JSONValue) -> String? {
+        guard case .object(let reply) = ping, case .object(let status)? = reply["startLimit"],
+              status["engaged"] == .bool(true) else { return nil }
+        func number(_ key: String) -> String {
+            if case .int(let value)? = status[key] { return "\(value)" }
+            return "?"
+        }
+        var limit = ""
+        if case .string(let text)? = status["limit"] { limit = " (\(text))" }
+        return "start limit engaged\(limit): \(number("recentCrashes")) recent crashes; \(number("delayedStarts")) starts delayed, \(number("refusedStarts")) refused"
     }
 }
 

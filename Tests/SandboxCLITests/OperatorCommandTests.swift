@@ -147,6 +147,25 @@ final class OperatorCommandTests: CLITestCase {
         XCTAssertEqual((records[1]["cause"] as? [String: Any])?["kind"] as? String, "signaled")
     }
 
+    func testStartLimit_engagedByCrashes_isShownByLs_andABadValueIsAUsageError() throws {
+        let bad = try run(["serve", "--socket", socket, "--start-limit", "ten/5"])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.error.contains("ten/5") && bad.error.contains("--start-limit"), bad.error)
+        try startDaemon(["--start-limit", "2/120:100"])
+        XCTAssertFalse(try ctl(["ls"]).output.contains("start limit"), "not engaged before any crash")
+        for id in ["c1", "c2"] {
+            XCTAssertEqual(try ctl(["spawn", "--id", id, "--plugin", "fault"]).status, 0)
+            XCTAssertEqual(try ctl(["emit", id, "InjectFault", "--payload", #"{"kind":"abort"}"#]).status, 1)
+        }
+        var listing = ""
+        try eventually("ls shows the start limit engaged") {
+            listing = try ctl(["ls"]).output
+            return listing.contains("start limit engaged")
+        }
+        XCTAssertTrue(listing.contains("(after 2 crashes within 120000 ms: one start every 100 ms") && listing.contains("2 recent crashes"), listing)
+        XCTAssertEqual(try ctl(["spawn", "--id", "c3", "--plugin", "fault"]).status, 0, "a start waits for its turn, then starts")
+    }
+
     func testLogs_showPluginRecordsAndOutputWithLevelsTailAndTimestamps() throws {
         try startDaemon()
         XCTAssertEqual(try ctl(["spawn", "--id", "l1", "--plugin", "editor", "--plugin", "fault"]).status, 0)
