@@ -10,7 +10,10 @@ import Synchronization
 ///
 /// An attack that the supervisor ends (a breach, a memory limit) is repeated by a new attacker
 /// as soon as the last one ended, for the whole window: the bystander sees the flood, the kill
-/// and the next attacker's start (taken from the warm spare). A sustained attack (valid traffic
+/// and the next attacker's start (taken from the warm spare). Those ends are crashes, so the
+/// runtime's start limit (``StartLimit``, on by default) spaces the starts once ten attackers
+/// crashed, as it would for a host that starts a session per request; `--start-limit off` runs
+/// the same rows without it. The churn control row kills its attackers (not crashes): never spaced. A sustained attack (valid traffic
 /// as fast as the limits allow, output, CPU) runs in one attacker for the whole window.
 struct AttackBench {
     let bench: Bench
@@ -73,6 +76,7 @@ struct AttackBench {
                 try await Task.sleep(for: .milliseconds(300))
                 let quiet = await measure(bystander, for: window)
                 let report = AttackReport()
+                let delayedBefore = host.startLimitStatus?.delayedStarts ?? 0
                 let stop = StopFlag()
                 let rate = churnRate
                 let attacker = Task { await run(attack, number: number, runtime: runtime, host: host, stop: stop, report: report, processRate: rate) }
@@ -90,6 +94,8 @@ struct AttackBench {
                     floods.contains { start <= $0.end && start + duration >= $0.start }
                 }.map(\.1))
                 var summary = report.summary
+                let delayed = (host.startLimitStatus?.delayedStarts ?? 0) - delayedBefore
+                if delayed > 0 { summary += "; \(delayed) starts spaced by the start limit" }
                 if case .untilEnded = attack.mode, !duringFloods.values.isEmpty {
                     summary += "; requests overlapping a flood: \(percentiles(duringFloods, microseconds)), \(duringFloods.values.count) of \(with.values.count)"
                 }

@@ -71,6 +71,7 @@ struct Bench {
     ) async throws -> Result {
         var sandbox = self.sandbox
         sandbox.configuration.sparesPerProfile = spares
+        sandbox.configuration.startLimit = options.startLimit
         adjust(&sandbox.configuration)
         return try await sandbox.withRuntime(globalPlugins: [BenchGlobalPlugin()], body)
     }

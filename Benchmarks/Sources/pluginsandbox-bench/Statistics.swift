@@ -1,4 +1,5 @@
 import Foundation
+import PluginSupervisor
 
 /// Nanosecond samples and their percentiles.
 struct Samples {
@@ -74,6 +75,9 @@ struct BenchOptions: Sendable {
     var only: String?
     /// Runs only the rows of a section whose name contains this text (the attack rows).
     var rows: String?
+    /// The runtimes' start limit (`--start-limit off` or `CRASHES/SECONDS[:INTERVAL_MS]`); the
+    /// product's default when not given.
+    var startLimit: StartLimit? = StartLimit()
 
     init(arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -84,9 +88,19 @@ struct BenchOptions: Sendable {
             case "--quick": quick = true
             case "--only": only = iterator.next()
             case "--rows": rows = iterator.next()
+            case "--start-limit":
+                let value = iterator.next() ?? ""
+                if value == "off" {
+                    startLimit = nil
+                } else if let limit = StartLimit(argument: value) {
+                    startLimit = limit
+                } else {
+                    FileHandle.standardError.write(Data("pluginsandbox-bench: --start-limit takes off or CRASHES/SECONDS[:INTERVAL_MS], not '\(value)'\n".utf8))
+                    exit(64)
+                }
             case "--help", "-h":
                 print("""
-                    usage: pluginsandbox-bench [--quick] [--json | --markdown] [--only SECTION] [--rows TEXT]
+                    usage: pluginsandbox-bench [--quick] [--json | --markdown] [--only SECTION] [--rows TEXT] [--start-limit off|CRASHES/SECONDS[:INTERVAL_MS]]
                     sections: \(Bench.sections.joined(separator: ", "))
                     """)
                 exit(0)
