@@ -85,6 +85,7 @@ struct SoakCommand: AsyncParsableCommand {
                 disorder += report[2]
             }
             let rssEnd = ProcessSample.read(pid: getpid())?.residentBytes ?? 0
+            let limit = daemon.host.startLimitStatus
             await runtime.dispose()
             let failed = messagesLost != 0 || disorder != 0 || unexpectedDeaths != 0
             if output.json {
@@ -92,6 +93,7 @@ struct SoakCommand: AsyncParsableCommand {
                     "sessions": Double(sessions), "seconds": seconds.seconds, "seed": Double(seed), "ticks": Double(sequence),
                     "faultsInjected": Double(faultsInjected), "sessionsLost": Double(sessionsLost), "unexpectedDeaths": Double(unexpectedDeaths),
                     "messagesLost": Double(messagesLost), "outOfOrder": Double(disorder),
+                    "startsDelayedByTheStartLimit": Double(limit?.delayedStarts ?? 0),
                 ])
             }
             if output.json || output.quiet {
@@ -107,6 +109,11 @@ struct SoakCommand: AsyncParsableCommand {
             say("out of order:          \(disorder)")
             say("supervisor RSS:        \(rssStart >> 20) → \(rssEnd >> 20) MiB")
             say("spawn under fault:     p50 \(Self.percentile(spawnTimes, 50)) ms · p99 \(Self.percentile(spawnTimes, 99)) ms")
+            if let limit, limit.engagements > 0 {
+                // Two faults a second are ten crashes in five seconds: the start limit spaces the
+                // replacements, and a replacement that waited for its turn counts that wait.
+                say("start limit:           engaged \(limit.engagements)×, \(limit.delayedStarts) of \(spawnTimes.count) spawns waited for their turn")
+            }
             say("round trip under fault: p50 \(Self.percentile(roundTrips, 50)) ms · p99 \(Self.percentile(roundTrips, 99)) ms")
             if failed { throw ExitCode.failure }
         }
