@@ -25,4 +25,24 @@ final class ExitCauseTests: XCTestCase {
         XCTAssertTrue(ExitCause.exited(code: 1).isCrash)
         XCTAssertTrue(ExitCause.signaled(SIGABRT).isCrash)
     }
+
+    func testAHangAtTheMemoryLimit_isAMemoryLimit_andEveryOtherHangAHeartbeatTimeout() {
+        let hang = "handler for InjectFault has run for 1034 ms"
+        let limit: UInt64 = 256 << 20
+        let atTheLimit = WorkerLink.hangCause(hang, memoryCurrent: limit - (1 << 20), memoryPeak: limit, memoryLimit: limit)
+        XCTAssertEqual(atTheLimit.kind, .memoryLimit)
+        XCTAssertEqual(atTheLimit.detail?.split(separator: " ").dropFirst().first, "256", "the peak comes first, as in the kernel's verdict")
+        XCTAssertTrue(atTheLimit.detail?.contains(hang) == true, "\(atTheLimit)")
+        let rows: [(current: UInt64?, peak: UInt64?, limit: UInt64?, detail: String, why: String)] = [
+            (limit - (1 << 20), limit - (16 << 20), limit, hang + " (memory in use: 255 of 256 MiB)", "its peak never reached the limit"),
+            (limit / 2, limit, limit, hang + " (memory in use: 128 of 256 MiB)", "it is far below the limit now"),
+            (nil, limit, limit, hang, "no memory counter"),
+            (limit, limit, nil, hang, "no memory limit"),
+            (limit, limit, 0, hang, "a zero limit"),
+        ]
+        for row in rows {
+            XCTAssertEqual(WorkerLink.hangCause(hang, memoryCurrent: row.current, memoryPeak: row.peak, memoryLimit: row.limit),
+                           .heartbeatTimeout(row.detail), row.why)
+        }
+    }
 }
