@@ -9,7 +9,8 @@ import DequeModule
 /// document) would let such a plugin churn workers as fast as the machine forks, and every other
 /// session's work would wait behind that kernel work. On this project's 2-CPU machine, with 18-100
 /// hostile starts a second, a bystander's p99 round trip rose 5-20×; spaced 200 ms apart (the
-/// default), it stayed within 1.0-2.4× for every kind of flood (`Benchmarks/run --only attack`).
+/// default), it was 0.7-2.8× in 43 of 46 runs of those rows and at most 4.1× (`Benchmarks/run
+/// --only attack`).
 ///
 /// Once ``crashes`` workers crashed (``ExitCause/isCrash``) within ``window``, the limit is
 /// *engaged*: starts (new sessions and restarts) are spaced at least ``interval`` apart, in the
