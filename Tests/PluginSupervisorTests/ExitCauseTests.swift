@@ -29,7 +29,7 @@ final class ExitCauseTests: XCTestCase {
     func testAHangAtTheMemoryLimit_isAMemoryLimit_andEveryOtherHangAHeartbeatTimeout() {
         let hang = "handler for InjectFault has run for 1034 ms"
         let limit: UInt64 = 256 << 20
-        let atTheLimit = WorkerLink.hangCause(hang, memoryCurrent: limit - (1 << 20), memoryPeak: limit, memoryLimit: limit)
+        let atTheLimit = ExitClassifier.hangCause(hang, memoryCurrent: limit - (1 << 20), memoryPeak: limit, memoryLimit: limit)
         XCTAssertEqual(atTheLimit.kind, .memoryLimit)
         XCTAssertEqual(atTheLimit.detail?.split(separator: " ").dropFirst().first, "256", "the peak comes first, as in the kernel's verdict")
         XCTAssertTrue(atTheLimit.detail?.contains(hang) == true, "\(atTheLimit)")
@@ -41,7 +41,7 @@ final class ExitCauseTests: XCTestCase {
             (limit, limit, 0, hang, "a zero limit"),
         ]
         for row in rows {
-            XCTAssertEqual(WorkerLink.hangCause(hang, memoryCurrent: row.current, memoryPeak: row.peak, memoryLimit: row.limit),
+            XCTAssertEqual(ExitClassifier.hangCause(hang, memoryCurrent: row.current, memoryPeak: row.peak, memoryLimit: row.limit),
                            .heartbeatTimeout(row.detail), row.why)
         }
     }

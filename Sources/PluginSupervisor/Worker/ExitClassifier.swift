@@ -57,12 +57,34 @@ enum ExitClassifier {
         return cause
     }
 
+    /// Why a worker that stopped answering is ended. One stalled at its memory cgroup's limit (its
+    /// peak reached the limit and it is still within 5% of it) is ended for memory: at the limit
+    /// the kernel reclaims for it before its OOM killer acts, and on a busy machine that can take
+    /// longer than the heartbeat allows. Any other hang is a heartbeat timeout, with the memory
+    /// in use when there is a limit.
+    static func hangCause(_ hang: String, memoryCurrent: UInt64?, memoryPeak: UInt64?, memoryLimit: UInt64?) -> ExitCause {
+        guard let current = memoryCurrent, let peak = memoryPeak, let limit = memoryLimit, limit > 0,
+              peak >= limit - limit / 100, current >= limit - limit / 20 else {
+            // The memory in use goes with the report: a hang while memory grows reads differently.
+            guard let current = memoryCurrent, let limit = memoryLimit, limit > 0 else { return .heartbeatTimeout(hang) }
+            return .heartbeatTimeout("\(hang) (memory in use: \(current >> 20) of \(mib(limit)))")
+        }
+        return .memoryLimit("\(peakAgainst(peak, limit)); still at the limit (\(mib(current))) and not answering (\(hang)), so the supervisor ended it")
+    }
+
     private static func memoryDetail(_ observation: ExitObservation) -> String {
-        let mib = { (bytes: UInt64) in "\(bytes >> 20) MiB" }
         switch (observation.memoryPeakBytes, observation.memoryLimitBytes) {
-        case let (peak?, limit?): return "peak \(mib(peak)) against the memory cgroup's limit of \(mib(limit)); the kernel's OOM killer ended it"
+        case let (peak?, limit?): return "\(peakAgainst(peak, limit)); the kernel's OOM killer ended it"
         case let (nil, limit?): return "over the memory cgroup's limit of \(mib(limit)); the kernel's OOM killer ended it"
         default: return "the memory cgroup's OOM killer ended it"
         }
     }
+
+    /// `peak N MiB against the memory cgroup's limit of M MiB`: the peak comes first in every
+    /// memory verdict.
+    private static func peakAgainst(_ peak: UInt64, _ limit: UInt64) -> String {
+        "peak \(mib(peak)) against the memory cgroup's limit of \(mib(limit))"
+    }
+
+    private static func mib(_ bytes: UInt64) -> String { "\(bytes >> 20) MiB" }
 }

@@ -297,8 +297,8 @@ final class WorkerLink: @unchecked Sendable {
         }
         let excused = loopLag > limits.heartbeatTimeout / 4 || transport.hasUnreadInput
         if let hang = heartbeat.hang(now: now, timeout: limits.heartbeatTimeout, excused: excused) {
-            return kill(Self.hangCause(hang, memoryCurrent: try? cgroup?.memoryCurrentBytes(),
-                                       memoryPeak: try? cgroup?.memoryPeakBytes(), memoryLimit: cgroup?.limits.memoryBytes))
+            return kill(ExitClassifier.hangCause(hang, memoryCurrent: try? cgroup?.memoryCurrentBytes(),
+                                                 memoryPeak: try? cgroup?.memoryPeakBytes(), memoryLimit: cgroup?.limits.memoryBytes))
         }
         if let first = expired.first {
             return kill(.requestTimeout("\(first.entry.what) ran past its timeout"))
@@ -317,21 +317,6 @@ final class WorkerLink: @unchecked Sendable {
     private func remember(_ chunk: UnsafeRawBufferPointer) {
         lastOutput.append(contentsOf: chunk.suffix(8 * 1024))
         if lastOutput.count > 8 * 1024 { lastOutput.removeFirst(lastOutput.count - 8 * 1024) }
-    }
-
-    /// Why a worker that stopped answering is ended. One stalled at its memory cgroup's limit (its
-    /// peak reached the limit and it is still within 5% of it) is ended for memory: at the limit
-    /// the kernel reclaims for it before its OOM killer acts, and on a busy machine that can take
-    /// longer than the heartbeat allows. Any other hang is a heartbeat timeout, with the memory
-    /// in use when there is a limit.
-    static func hangCause(_ hang: String, memoryCurrent: UInt64?, memoryPeak: UInt64?, memoryLimit: UInt64?) -> ExitCause {
-        guard let current = memoryCurrent, let peak = memoryPeak, let limit = memoryLimit, limit > 0,
-              peak >= limit - limit / 100, current >= limit - limit / 20 else {
-            // The memory in use goes with the report: a hang while memory grows reads differently.
-            guard let current = memoryCurrent, let limit = memoryLimit, limit > 0 else { return .heartbeatTimeout(hang) }
-            return .heartbeatTimeout("\(hang) (memory in use: \(current >> 20) of \(limit >> 20) MiB)")
-        }
-        return .memoryLimit("peak \(peak >> 20) MiB against the memory cgroup's limit of \(limit >> 20) MiB; still at the limit (\(current >> 20) MiB) and not answering (\(hang)), so the supervisor ended it")
     }
 
     /// What the worker said as it died: the Swift runtime's crash message when there is one
