@@ -80,15 +80,11 @@ struct ListCommand: ParsableCommand {
 
     /// A line for the table's foot while the supervisor's start limit spaces starts.
     func startLimitNote(_ ping: JSONValue) -> String? {
-        guard case .object(let reply) = ping, case .object(let status)? = reply["startLimit"],
-              status["engaged"] == .bool(true) else { return nil }
-        func number(_ key: String) -> String {
-            if case .int(let value)? = status[key] { return "\(value)" }
-            return "?"
-        }
-        var limit = ""
-        if case .string(let text)? = status["limit"] { limit = " (\(text))" }
-        return "start limit engaged\(limit): \(number("recentCrashes")) recent crashes; \(number("delayedStarts")) starts delayed, \(number("refusedStarts")) refused"
+        guard case .object(let reply) = ping, let status = try? reply["startLimit"]?.decode(as: StartLimit.Status.self),
+              status.engaged else { return nil }
+        var rule = ""
+        if case .string(let text)? = reply["startLimitRule"] { rule = " (\(text))" }
+        return "start limit engaged\(rule): \(status.recentCrashes) recent crashes; \(status.delayedStarts) starts delayed, \(status.refusedStarts) refused"
     }
 }
 

@@ -85,12 +85,8 @@ public struct ControlService: Sendable {
             var reply: [String: JSONValue] = ["pid": .int(Int64(ProcessInfo.processInfo.processIdentifier)),
                                               "sessions": .int(Int64(host.summaries(includingEnded: false).count))]
             if let limit = host.startLimit, let status = host.startLimitStatus {
-                reply["startLimit"] = .object([
-                    "limit": .string(limit.description),
-                    "engaged": .bool(status.engaged), "recentCrashes": .int(Int64(status.recentCrashes)),
-                    "delayedStarts": .int(Int64(status.delayedStarts)), "refusedStarts": .int(Int64(status.refusedStarts)),
-                    "engagements": .int(Int64(status.engagements)),
-                ])
+                reply["startLimit"] = try JSONValue(encoding: status)
+                reply["startLimitRule"] = .string(limit.description)
             }
             return .object(reply)
         case "spawn":

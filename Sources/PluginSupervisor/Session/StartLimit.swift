@@ -73,7 +73,7 @@ public struct StartLimit: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// What the limit has done so far.
-    public struct Status: Sendable, Equatable {
+    public struct Status: Sendable, Equatable, Codable {
         /// Whether starts are being spaced now.
         public var engaged: Bool
         /// Worker crashes within the last window.
