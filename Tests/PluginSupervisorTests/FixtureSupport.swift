@@ -138,6 +138,13 @@ final class Traffic: Sendable {
         }
     }
 
+    /// Fails the test unless more than `minimum` questions were answered, every one rightly.
+    func assertEverythingAnswered(moreThan minimum: Int, file: StaticString = #filePath, line: UInt = #line) {
+        let (answered, problems) = outcome
+        XCTAssertGreaterThan(answered, minimum, "the bystander was hardly asked", file: file, line: line)
+        XCTAssertEqual(Array(problems.prefix(5)), [], "the bystander lost answers (\(problems.count) in all)", file: file, line: line)
+    }
+
     func record(_ problem: String?) {
         state.withLock { state in
             state.answered += 1

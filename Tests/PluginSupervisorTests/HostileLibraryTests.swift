@@ -83,9 +83,7 @@ final class HostileLibraryTests: XCTestCase {
             await asking.value
             XCTAssertEqual(failure.code, .startFailed, "\(failure)")
             XCTAssertTrue(failure.message.contains(path), failure.message)
-            let (answered, problems) = traffic.outcome
-            XCTAssertGreaterThan(answered, 0, "the bystander was never asked")
-            XCTAssertEqual(problems, [], "the bystander lost answers")
+            traffic.assertEverythingAnswered(moreThan: 0)
             let summary = try XCTUnwrap(host.summary(of: "bystander"))
             XCTAssertEqual(summary.pid, pid, "the bystander's worker changed")
             XCTAssertEqual(summary.state, "running")
